@@ -1,0 +1,38 @@
+# res_agi_rs — see README.md. Every target installs what it needs itself.
+CARGO ?= cargo
+SANDBOX := scripts/sandbox.sh
+MODULE := build/res_agi_rs.so
+DESTDIR ?=
+ASTERISK_MODDIR ?= /usr/lib/x86_64-linux-gnu/asterisk/modules
+
+.PHONY: all module sandbox demo test bench install clean
+
+all: module
+
+# The sandbox provides the Asterisk 22 headers the build reads (unless ASTERISK_INCLUDE_DIR
+# points at another Asterisk's).
+sandbox:
+	@$(SANDBOX) provision
+
+module: $(if $(ASTERISK_INCLUDE_DIR),,sandbox)
+	$(CARGO) build --release
+	@mkdir -p build
+	cp target/release/libres_agi_rs.so $(MODULE)
+	@echo "built $(MODULE)"
+
+demo: module
+	$(CARGO) run --release --quiet --example demo
+
+test: module
+	@python3 -c 'import panoramisk' 2>/dev/null || pip install --quiet 'panoramisk==1.4'
+	$(CARGO) test --release -- --test-threads=2
+
+bench: module
+	$(CARGO) run --release --quiet --example bench
+
+install: module
+	install -D -m 0755 $(MODULE) $(DESTDIR)$(ASTERISK_MODDIR)/res_agi_rs.so
+
+clean:
+	$(CARGO) clean
+	rm -rf build

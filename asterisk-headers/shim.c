@@ -1,0 +1,177 @@
+/*
+ * res_agi_rs C shim: only what C alone can do. AST_MODULE_INFO (with the target's
+ * AST_BUILDOPT_SUM), static descriptors Asterisk keeps pointers to, and one plain function
+ * per Asterisk macro the Rust side needs. No logic lives here.
+ *
+ * Rule: no text from Rust ever becomes a format string; every printf-like call below
+ * passes "%s" and the text as its argument.
+ */
+#include "asterisk.h"
+
+#include "asterisk/module.h"
+#include "asterisk/logger.h"
+#include "asterisk/manager.h"
+#include "asterisk/pbx.h"
+#include "asterisk/cli.h"
+#include "asterisk/channel.h"
+#include "asterisk/datastore.h"
+#include "asterisk/frame.h"
+#include "asterisk/strings.h"
+#include "asterisk/astobj2.h"
+#include "asterisk/utils.h"
+
+/* ---- implemented in Rust (src/entry.rs); each runs behind the panic guard ---- */
+extern int rs_agi_load(void);
+extern int rs_agi_unload(void);
+extern int rs_agi_app_exec(struct ast_channel *chan, const char *data);
+extern int rs_agi_manager_action(struct mansession *s, const struct message *m);
+extern char *rs_agi_cli_exec(struct ast_cli_entry *e, int cmd, struct ast_cli_args *a);
+extern void rs_agi_datastore_destroy(void *data);
+
+/* The per-channel Async AGI queue lives in a channel datastore of this type. */
+static const struct ast_datastore_info rs_agi_datastore_info = {
+	.type = "AsyncAGI",
+	.destroy = rs_agi_datastore_destroy,
+};
+
+static struct ast_cli_entry rs_cli_entries[] = {
+	AST_CLI_DEFINE(rs_agi_cli_exec, "Add AGI command to a channel in Async AGI"),
+};
+
+/* ---- registration ---- */
+int rs_shim_register_app(const char *name)
+{
+	return ast_register_application_xml(name, rs_agi_app_exec);
+}
+
+int rs_shim_register_manager(const char *action, int authority)
+{
+	return ast_manager_register_xml(action, authority, rs_agi_manager_action);
+}
+
+int rs_shim_register_cli(void)
+{
+	return ast_cli_register_multiple(rs_cli_entries, ARRAY_LEN(rs_cli_entries));
+}
+
+int rs_shim_unregister_cli(void)
+{
+	return ast_cli_unregister_multiple(rs_cli_entries, ARRAY_LEN(rs_cli_entries));
+}
+
+/* ---- logging ---- */
+void rs_shim_log(int level, const char *file, int line, const char *func, const char *msg)
+{
+	ast_log(level, file, line, func, "%s", msg);
+}
+
+void rs_shim_verb(int level, const char *msg)
+{
+	ast_verb(level, "%s", msg);
+}
+
+void rs_shim_debug(int level, const char *msg)
+{
+	ast_debug(level, "%s", msg);
+}
+
+/* ---- manager and CLI output ---- */
+void rs_shim_manager_event(int category, const char *event, const char *body)
+{
+	manager_event(category, event, "%s", body);
+}
+
+void rs_shim_cli_print(int fd, const char *text)
+{
+	ast_cli(fd, "%s", text);
+}
+
+/* ---- objects ---- */
+struct ast_datastore *rs_shim_datastore_alloc(void *data)
+{
+	struct ast_datastore *ds = ast_datastore_alloc(&rs_agi_datastore_info, NULL);
+	if (ds) {
+		ds->data = data;
+	}
+	return ds;
+}
+
+const struct ast_datastore_info *rs_shim_datastore_info(void)
+{
+	return &rs_agi_datastore_info;
+}
+
+void rs_shim_channel_lock(struct ast_channel *chan)
+{
+	ast_channel_lock(chan);
+}
+
+void rs_shim_channel_unlock(struct ast_channel *chan)
+{
+	ast_channel_unlock(chan);
+}
+
+struct ast_channel *rs_shim_channel_ref(struct ast_channel *chan)
+{
+	return ast_channel_ref(chan);
+}
+
+void rs_shim_channel_unref(struct ast_channel *chan)
+{
+	ast_channel_unref(chan);
+}
+
+void rs_shim_ao2_cleanup(void *obj)
+{
+	ao2_cleanup(obj);
+}
+
+void rs_shim_frfree(struct ast_frame *f)
+{
+	ast_frfree(f);
+}
+
+struct ast_str *rs_shim_str_create(size_t len)
+{
+	return ast_str_create(len);
+}
+
+const char *rs_shim_str_buffer(const struct ast_str *s)
+{
+	return ast_str_buffer(s);
+}
+
+size_t rs_shim_str_strlen(const struct ast_str *s)
+{
+	return ast_str_strlen(s);
+}
+
+void rs_shim_free(void *p)
+{
+	ast_free(p);
+}
+
+struct ast_module *rs_shim_self(void)
+{
+	return AST_MODULE_SELF;
+}
+
+/* ---- the module ---- */
+static int load_module(void)
+{
+	return rs_agi_load();
+}
+
+static int unload_module(void)
+{
+	return rs_agi_unload();
+}
+
+AST_MODULE_INFO(ASTERISK_GPL_KEY, AST_MODFLAG_GLOBAL_SYMBOLS | AST_MODFLAG_LOAD_ORDER,
+	"Asterisk Gateway Interface (AGI), Async AGI in Rust",
+	.support_level = AST_MODULE_SUPPORT_CORE,
+	.load = load_module,
+	.unload = unload_module,
+	.load_pri = AST_MODPRI_APP_DEPEND,
+	.requires = "res_speech",
+);

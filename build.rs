@@ -1,0 +1,98 @@
+//! Generates the Asterisk bindings with bindgen and compiles the C shim with cc, both from the
+//! headers of the target Asterisk. Nothing of Asterisk is copied into this repository.
+use std::env;
+use std::path::{Path, PathBuf};
+
+fn include_dir() -> PathBuf {
+    if let Ok(dir) = env::var("ASTERISK_INCLUDE_DIR") {
+        return PathBuf::from(dir);
+    }
+    let cache = env::var("RES_AGI_RS_CACHE").unwrap_or_else(|_| "/var/cache/res_agi_rs".into());
+    let sandbox = Path::new(&cache).join("include");
+    if sandbox.join("asterisk.h").exists() {
+        return sandbox;
+    }
+    PathBuf::from("/usr/include")
+}
+
+fn main() {
+    for var in ["ASTERISK_INCLUDE_DIR", "RES_AGI_RS_CACHE"] {
+        println!("cargo:rerun-if-env-changed={var}");
+    }
+    for file in ["asterisk-headers/wrapper.h", "asterisk-headers/shim.c", "build.rs"] {
+        println!("cargo:rerun-if-changed={file}");
+    }
+
+    let inc = include_dir();
+    if !inc.join("asterisk.h").exists() || !inc.join("asterisk/buildopts.h").exists() {
+        panic!(
+            "\n\nres_agi_rs: Asterisk headers not found in {} (looked for asterisk.h and \
+             asterisk/buildopts.h).\nSet ASTERISK_INCLUDE_DIR to a directory holding only \
+             asterisk.h and asterisk/ of the target Asterisk 22 (package asterisk-dev), or run \
+             `make sandbox` to provision the sandbox Asterisk, whose headers are then used \
+             from $RES_AGI_RS_CACHE/include (default /var/cache/res_agi_rs/include).\n\n",
+            inc.display()
+        );
+    }
+    println!("cargo:rerun-if-changed={}", inc.join("asterisk/buildopts.h").display());
+    println!("cargo:rerun-if-changed={}", inc.join("asterisk/version.h").display());
+
+    // The shim: AST_MODULE_INFO (with the target's AST_BUILDOPT_SUM) and one plain function
+    // per C macro we need. Linked whole so the linker keeps AST_MODULE_INFO's constructor,
+    // which nothing references by name.
+    cc::Build::new()
+        .file("asterisk-headers/shim.c")
+        .include(&inc)
+        .define("AST_MODULE", "\"res_agi_rs\"")
+        .define("AST_MODULE_SELF_SYM", "__internal_res_agi_rs_self")
+        .define("_GNU_SOURCE", None)
+        .flag("-fPIC")
+        .warnings(true)
+        .flag_if_supported("-Wno-unused-parameter")
+        .flag_if_supported("-Wno-old-style-declaration")
+        .link_lib_modifier("+whole-archive")
+        .compile("res_agi_rs_shim");
+
+    let bindings = bindgen::Builder::default()
+        .header("asterisk-headers/wrapper.h")
+        .clang_arg(format!("-I{}", inc.display()))
+        // utils.h defines RAII_VAR with blocks under clang.
+        .clang_arg("-fblocks")
+        .clang_arg("-D_GNU_SOURCE")
+        .clang_arg("-DAST_MODULE=\"res_agi_rs\"")
+        .clang_arg("-DAST_MODULE_SELF_SYM=__internal_res_agi_rs_self")
+        .allowlist_function("ast_.*")
+        .allowlist_function("__ast_.*")
+        .allowlist_function("pbx_.*")
+        .allowlist_function("astman_.*")
+        .allowlist_type("ast_.*")
+        .allowlist_type("agi_.*")
+        .allowlist_var("ast_null_frame")
+        .allowlist_var("ast_uri_http")
+        .allowlist_var("AST_.*")
+        .allowlist_var("EVENT_FLAG_.*")
+        .allowlist_var("RESULT_.*")
+        .allowlist_var("__LOG_.*")
+        .allowlist_var("AST_MODULE_LOAD_.*")
+        // Inline helpers and macro-generated functions exist in no library: calling them
+        // would fail to link. Those we need have a plain twin in shim.c.
+        .blocklist_function("ast_str_.*_va")
+        .generate_inline_functions(false)
+        // Bitfields and packed structs of the scheduler/timing code are never touched from
+        // Rust; keeping them opaque avoids layout warnings.
+        .opaque_type("ast_channel")
+        .opaque_type("ast_module")
+        .opaque_type("mansession")
+        .opaque_type("message")
+        .opaque_type("ast_filestream")
+        .layout_tests(false)
+        .derive_default(true)
+        .prepend_enum_name(false)
+        .parse_callbacks(Box::new(bindgen::CargoCallbacks::new()))
+        .generate()
+        .expect("bindgen failed over asterisk-headers/wrapper.h");
+    let out = PathBuf::from(env::var("OUT_DIR").unwrap());
+    bindings
+        .write_to_file(out.join("bindings.rs"))
+        .expect("cannot write bindings.rs");
+}

@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# Sandbox Asterisk 22 for res_agi_rs: provisions Debian sid's Asterisk in a debootstrap
+# chroot (cached, idempotent), writes the project's own configs for one instance, and
+# starts/stops it. Used by `make`, the tests, the demo and the benchmark.
+#
+#   scripts/sandbox.sh provision               install host tools + the chroot (cached)
+#   scripts/sandbox.sh include-dir             print the header dir for bindgen/cc
+#   scripts/sandbox.sh prepare NAME PORT ours|stock   write configs for instance NAME
+#   scripts/sandbox.sh start NAME PORT ours|stock     prepare, boot (daemon), wait fully booted
+#   scripts/sandbox.sh cli NAME 'command'      run a CLI command on instance NAME
+#   scripts/sandbox.sh stop NAME               stop instance NAME
+#   scripts/sandbox.sh run-foreground NAME     exec Asterisk in the foreground (for harnesses)
+#   scripts/sandbox.sh destroy                 unmount and delete the chroot
+#
+# Environment: RES_AGI_RS_CACHE (default /var/cache/res_agi_rs) holds the chroot; it must
+# stay outside the git work tree. MODULE (default build/res_agi_rs.so) is the module copied
+# into the chroot for the "ours" flavour.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+CACHE=${RES_AGI_RS_CACHE:-/var/cache/res_agi_rs}
+ROOT=$CACHE/sid
+MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+MODULE=${MODULE:-$HERE/build/res_agi_rs.so}
+MODDIR=/usr/lib/x86_64-linux-gnu/asterisk/modules
+INST_BASE=/srv/res_agi_rs     # inside the chroot
+
+log() { printf '[sandbox] %s\n' "$*" >&2; }
+die() { printf '[sandbox] error: %s\n' "$*" >&2; exit 1; }
+
+need_root() { [ "$(id -u)" = 0 ] || die "must run as root (debootstrap, chroot)"; }
+
+host_tools() {
+    local missing=()
+    command -v debootstrap >/dev/null || missing+=(debootstrap)
+    command -v clang >/dev/null || missing+=(clang)
+    ls /usr/lib/llvm-*/lib/libclang.so* >/dev/null 2>&1 || ls /usr/lib/x86_64-linux-gnu/libclang*.so* >/dev/null 2>&1 || missing+=(libclang-dev)
+    if [ ${#missing[@]} -gt 0 ]; then
+        log "installing host packages: ${missing[*]}"
+        apt-get update -q >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+}
+
+mount_proc() {
+    mountpoint -q "$ROOT/proc" || mount -t proc proc "$ROOT/proc"
+}
+
+umount_proc() {
+    local r=$1
+    if mountpoint -q "$r/proc"; then umount "$r/proc" || umount -l "$r/proc"; fi
+}
+
+provision() {
+    need_root
+    host_tools
+    case "$CACHE" in "$HERE"|"$HERE"/*) die "RES_AGI_RS_CACHE ($CACHE) must be outside the work tree";; esac
+    if [ ! -f "$ROOT/.res_agi_rs-provisioned" ]; then
+        mkdir -p "$CACHE"
+        local tmp=$ROOT.tmp
+        if [ -d "$tmp" ]; then umount_proc "$tmp"; rm -rf --one-file-system "$tmp"; fi
+        log "debootstrap sid into $tmp (about 25 s)"
+        debootstrap --variant=minbase sid "$tmp" "$MIRROR" >"$CACHE/debootstrap.log" 2>&1 \
+            || { tail -20 "$CACHE/debootstrap.log" >&2; die "debootstrap failed"; }
+        mount -t proc proc "$tmp/proc"
+        log "installing asterisk, asterisk-dev, asterisk-core-sounds-en-gsm in the chroot"
+        if ! chroot "$tmp" sh -c 'apt-get -q -o Acquire::Check-Valid-Until=false update &&
+             DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+                 asterisk asterisk-dev asterisk-core-sounds-en-gsm' >"$CACHE/apt.log" 2>&1; then
+            umount_proc "$tmp"; tail -20 "$CACHE/apt.log" >&2; die "apt-get in chroot failed"
+        fi
+        umount_proc "$tmp"
+        touch "$tmp/.res_agi_rs-provisioned"
+        mv "$tmp" "$ROOT"
+    fi
+    # Header dir holding only asterisk.h and asterisk/ (the chroot's glibc headers clash).
+    mkdir -p "$CACHE/include"
+    ln -sfn "$ROOT/usr/include/asterisk.h" "$CACHE/include/asterisk.h"
+    ln -sfn "$ROOT/usr/include/asterisk" "$CACHE/include/asterisk"
+    mount_proc
+    log "ready: $(chroot "$ROOT" asterisk -V)"
+}
+
+include_dir() { echo "$CACHE/include"; }
+
+inst_dir() { echo "$INST_BASE/$1"; }   # path inside the chroot
+
+prepare() {
+    local name=$1 port=$2 flavour=$3
+    [ -f "$ROOT/.res_agi_rs-provisioned" ] || die "no sandbox at $ROOT: run '$0 provision' (or make sandbox)"
+    mount_proc
+    local d; d=$(inst_dir "$name")
+    local host_d=$ROOT$d
+    rm -rf "$host_d"
+    mkdir -p "$host_d"/{etc,run,log,db,spool,cache}
+    local agi_load agi_noload
+    case "$flavour" in
+        ours)
+            [ -f "$MODULE" ] || die "module $MODULE not built: run make"
+            install -m 0644 "$MODULE" "$ROOT$MODDIR/res_agi_rs.so"
+            agi_load="load => res_agi_rs.so"; agi_noload="noload => res_agi.so" ;;
+        stock)
+            agi_load="load => res_agi.so"; agi_noload="noload => res_agi_rs.so" ;;
+        *) die "flavour must be ours or stock, not '$flavour'" ;;
+    esac
+    local f
+    for f in "$HERE"/sandbox/conf/*.conf; do
+        sed -e "s|@DIR@|$d|g" -e "s|@PORT@|$port|g" \
+            -e "s|@AGI_LOAD@|$agi_load|g" -e "s|@AGI_NOLOAD@|$agi_noload|g" \
+            "$f" >"$host_d/etc/$(basename "$f")"
+    done
+    echo "$d/etc/asterisk.conf"
+}
+
+conf_of() { echo "$(inst_dir "$1")/etc/asterisk.conf"; }
+
+cli() {
+    local name=$1; shift
+    chroot "$ROOT" asterisk -C "$(conf_of "$name")" -rx "$*"
+}
+
+start() {
+    local name=$1 port=$2 flavour=$3
+    prepare "$name" "$port" "$flavour" >/dev/null
+    chroot "$ROOT" asterisk -C "$(conf_of "$name")"
+    wait_booted "$name"
+    log "instance $name ($flavour) up, AMI on 127.0.0.1:$port"
+}
+
+wait_booted() {
+    local name=$1 i
+    for i in $(seq 1 150); do
+        if cli "$name" "core waitfullybooted" >/dev/null 2>&1; then return 0; fi
+        sleep 0.1
+    done
+    tail -30 "$ROOT$(inst_dir "$name")/log/messages.log" >&2 2>/dev/null || true
+    die "instance $name did not boot"
+}
+
+stop() {
+    local name=$1
+    cli "$name" "core stop now" >/dev/null 2>&1 || true
+}
+
+run_foreground() {
+    local name=$1
+    exec chroot "$ROOT" asterisk -f -C "$(conf_of "$name")"
+}
+
+destroy() {
+    need_root
+    umount_proc "$ROOT"
+    umount_proc "$ROOT.tmp" 2>/dev/null || true
+    rm -rf --one-file-system "$ROOT" "$ROOT.tmp" "$CACHE/include"
+}
+
+cmd=${1:-}; shift || true
+case "$cmd" in
+    provision) provision ;;
+    include-dir) include_dir ;;
+    root) echo "$ROOT" ;;
+    prepare) prepare "$@" ;;
+    start) start "$@" ;;
+    stop) stop "$@" ;;
+    cli) cli "$@" ;;
+    wait-booted) wait_booted "$@" ;;
+    run-foreground) run_foreground "$@" ;;
+    destroy) destroy ;;
+    *) sed -n '2,17p' "$0"; exit 2 ;;
+esac

@@ -1,0 +1,154 @@
+//! The AGI dialplan application and the Async AGI loop of one channel.
+//!
+//! `AGI(agi:async[,args…])` attaches a queue (session::Session) to the channel in a
+//! datastore, sends AsyncAGIStart, then runs queued commands in FIFO order on this, the
+//! channel's own thread. With nothing queued it blocks in `ast_waitfor(chan, -1)`: no
+//! polling and no CPU while idle. Whoever queues a command wakes it at once by queueing a
+//! null frame (session::enqueue). When the channel leaves (ASYNCAGI BREAK, hangup,
+//! Redirect) the queue is closed, every command still in it gets an explicit cancellation,
+//! and AsyncAGIEnd is sent.
+use crate::engine;
+use crate::env;
+use crate::events::{self, CancelReason};
+use crate::ffi::channel::{Chan, FrameRead};
+use crate::ffi::misc;
+use crate::session::Session;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+pub const APP: &std::ffi::CStr = c"AGI";
+
+/// Channels currently in Async AGI; the module refuses to unload while any are.
+static ACTIVE: AtomicUsize = AtomicUsize::new(0);
+
+pub fn active_sessions() -> usize {
+    ACTIVE.load(Ordering::SeqCst)
+}
+
+struct ActiveGuard;
+
+impl ActiveGuard {
+    fn enter() -> ActiveGuard {
+        ACTIVE.fetch_add(1, Ordering::SeqCst);
+        ActiveGuard
+    }
+}
+
+impl Drop for ActiveGuard {
+    fn drop(&mut self) {
+        ACTIVE.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// How an Async AGI session ended (stock's agi_result).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ended {
+    /// ASYNCAGI BREAK.
+    Break,
+    /// The channel hung up or was redirected.
+    Hangup,
+    /// Could not start, or waiting on the channel failed.
+    Failure,
+}
+
+/// The AGI application. Returns 0 to go on in the dialplan, -1 to hang up.
+pub fn exec(chan: &Chan, data: &[u8]) -> i32 {
+    if data.is_empty() {
+        crate::ast_log!(Warning, "AGI requires an argument (script)");
+        return -1;
+    }
+    let args = misc::standard_app_args(data, engine::parse::MAX_ARGS);
+    let script = args.first().cloned().unwrap_or_default();
+    let ended = if script.len() >= 9 && script[..9].eq_ignore_ascii_case(b"agi:async") {
+        run_async(chan, &args)
+    } else {
+        crate::ast_log!(
+            Warning,
+            "res_agi_rs runs Async AGI only (AGI(agi:async,...)); '{}' is not supported",
+            String::from_utf8_lossy(&script)
+        );
+        Ended::Failure
+    };
+    let (status, ret): (&std::ffi::CStr, i32) = match ended {
+        Ended::Break => (c"SUCCESS", 0),
+        Ended::Failure => (c"FAILURE", 0),
+        Ended::Hangup => (c"HANGUP", -1),
+    };
+    chan.set_var(c"AGISTATUS", status);
+    ret
+}
+
+fn run_async(chan: &Chan, args: &[Vec<u8>]) -> Ended {
+    let session = Arc::new(Session::new());
+    if chan.lock().attach_datastore(session.clone()).is_err() {
+        crate::ast_log!(Error, "Failed to start Async AGI on channel {}: it is already in Async AGI", chan.name());
+        return Ended::Failure;
+    }
+    let _active = ActiveGuard::enter();
+
+    let environment = env::build(&chan.env_facts(), b"async", &args[1..]);
+    events::async_start(chan, &environment);
+
+    let ended = command_loop(chan, &session);
+
+    // Leave: no command can be queued from now on, and each one still queued is ended
+    // explicitly, before AsyncAGIEnd.
+    let leftovers = session.close();
+    chan.lock().detach_datastore();
+    if !leftovers.is_empty() {
+        let reason = match ended {
+            Ended::Break => CancelReason::Break,
+            Ended::Failure => CancelReason::Failure,
+            Ended::Hangup if chan.redirect_pending() => CancelReason::Redirect,
+            Ended::Hangup => CancelReason::Hangup,
+        };
+        for cmd in &leftovers {
+            events::async_exec_cancelled(chan, &cmd.id, reason);
+        }
+    }
+    events::async_end(chan);
+    ended
+}
+
+fn command_loop(chan: &Chan, session: &Session) -> Ended {
+    let mut hungup = chan.check_hangup_locked();
+    loop {
+        // Run everything queued, in order.
+        while !hungup {
+            let Some(cmd) = session.pop() else { break };
+            let outcome = engine::run(chan, cmd.command.as_bytes());
+            events::async_exec(chan, &outcome.text, &cmd.id);
+            hungup = chan.check_hangup();
+            if outcome.status == engine::Status::Break {
+                return Ended::Break;
+            }
+            // Unlike stock, a failing command (e.g. STREAM FILE of a missing file) does not
+            // end the session: its result is reported and the channel stays parked.
+        }
+        let ready = if hungup {
+            // Drain the control queue until the channel reports it is gone.
+            1
+        } else {
+            // Sleep until a frame arrives; a queued command brings a null frame.
+            let res = chan.waitfor(-1);
+            if res < 0 {
+                return if chan.check_hangup() { Ended::Hangup } else { Ended::Failure };
+            }
+            res
+        };
+        if ready > 0 {
+            loop {
+                match chan.read_and_discard() {
+                    FrameRead::Gone | FrameRead::HangupControl => return Ended::Hangup,
+                    FrameRead::Other => {}
+                }
+                hungup = chan.check_hangup();
+                if !hungup {
+                    break;
+                }
+            }
+        } else {
+            hungup = chan.check_hangup();
+        }
+    }
+}

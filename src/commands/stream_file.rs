@@ -1,0 +1,49 @@
+//! STREAM FILE filename escape_digits [sample_offset]: plays a sound file;
+//! `200 result=<0, the digit pressed, or -1> endpos=<sample>`; sets PLAYBACKSTATUS.
+//! A missing file answers `200 result=-1 endpos=<offset>` and reports Failure (stock then
+//! leaves Async AGI; we keep the channel parked: see docs/differences.md).
+use crate::engine::parse::scan_long;
+use crate::engine::{Ctx, Status};
+use crate::ffi::log;
+use crate::ffi::stream::Played;
+use std::ffi::CString;
+
+pub fn run(ctx: &mut Ctx, argv: &[CString]) -> Status {
+    if argv.len() < 4 || argv.len() > 5 {
+        return Status::ShowUsage;
+    }
+    let offset = match argv.get(4) {
+        Some(o) => match scan_long(o.to_bytes()) {
+            Some(v) => v,
+            None => return Status::ShowUsage,
+        },
+        None => 0,
+    };
+    let chan = ctx.chan;
+    let (file, escape) = (&argv[2], &argv[3]);
+    let played = chan.play_file(file, escape, offset, |format| {
+        let lang = chan.language();
+        let mut line = format!("<{}> Playing '", chan.name()).into_bytes();
+        line.extend_from_slice(file.to_bytes());
+        line.push(b'.');
+        line.extend_from_slice(format);
+        line.extend_from_slice(b"' (escape_digits=");
+        line.extend_from_slice(escape.to_bytes());
+        line.extend_from_slice(format!(") (sample_offset {offset}) (language '").as_bytes());
+        line.extend_from_slice(if lang.is_empty() { b"default" } else { &lang });
+        line.extend_from_slice(b"')\n");
+        log::verb(3, &line);
+    });
+    match played {
+        Played::NotFound => {
+            ctx.reply(format!("200 result=-1 endpos={offset}\n"));
+            Status::Failure
+        }
+        Played::Done { res, endpos } => {
+            ctx.reply(format!("200 result={res} endpos={endpos}\n"));
+            let status: &std::ffi::CStr = if res != 0 { c"FAILED" } else { c"SUCCESS" };
+            chan.set_var(c"PLAYBACKSTATUS", status);
+            if res >= 0 { Status::Success } else { Status::Failure }
+        }
+    }
+}

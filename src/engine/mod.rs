@@ -1,0 +1,122 @@
+//! The command engine: parses one AGI command line, finds its command, runs it on the
+//! channel's thread, and turns its status into the result line and the AGIExecStart /
+//! AGIExecEnd events exactly as stock res_agi's agi_handle_command does.
+pub mod parse;
+
+use crate::commands::{self, Command};
+use crate::events;
+use crate::ffi::channel::Chan;
+use crate::ffi::cstring;
+use crate::ffi::misc;
+use std::ffi::CString;
+use std::sync::OnceLock;
+
+/// What a command handler reports (stock's RESULT_* codes, plus ASYNCAGI BREAK's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Success,
+    ShowUsage,
+    Failure,
+    Break,
+    /// Any other code (EXEC passes the application's own return value through).
+    Other(i32),
+}
+
+impl Status {
+    /// Stock's numbering: RESULT_SUCCESS 0, RESULT_SHOWUSAGE 1, RESULT_FAILURE 2,
+    /// ASYNC_AGI_BREAK 3.
+    pub fn from_code(code: i32) -> Status {
+        match code {
+            0 => Status::Success,
+            1 => Status::ShowUsage,
+            2 => Status::Failure,
+            3 => Status::Break,
+            n => Status::Other(n),
+        }
+    }
+}
+
+/// What a command handler works with: the channel, and the output it writes (the AGI
+/// response text, which stock writes to its pipe).
+pub struct Ctx<'a> {
+    pub chan: &'a Chan,
+    out: Vec<u8>,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(chan: &'a Chan) -> Ctx<'a> {
+        Ctx { chan, out: Vec::with_capacity(64) }
+    }
+    pub fn reply(&mut self, text: impl AsRef<[u8]>) {
+        self.out.extend_from_slice(text.as_ref());
+    }
+    /// "200 result=N\n", the most common answer.
+    pub fn result(&mut self, n: impl std::fmt::Display) {
+        self.reply(format!("200 result={n}\n"));
+    }
+}
+
+/// What running one command produced.
+pub struct Outcome {
+    /// The whole AGI response (AsyncAGIExec's Result before url-encoding).
+    pub text: Vec<u8>,
+    pub status: Status,
+}
+
+/// The usage texts of the builtin commands, from the documentation Asterisk ships.
+static USAGE: OnceLock<Vec<Option<Vec<u8>>>> = OnceLock::new();
+
+/// Reads every builtin command's usage from Asterisk's XML documentation (once).
+pub fn load_docs() {
+    USAGE.get_or_init(|| {
+        commands::BUILTIN
+            .iter()
+            .map(|c| misc::xmldoc_description(c"agi", &cstring(c.words.join(" "))))
+            .collect()
+    });
+}
+
+fn usage_of(index: usize) -> Option<&'static [u8]> {
+    USAGE.get().and_then(|u| u.get(index)).and_then(|u| u.as_deref())
+}
+
+/// stock find_command(argv, 0): the first command whose words all match the first words of
+/// the line, case-insensitively.
+pub fn find(argv: &[Vec<u8>]) -> Option<(usize, &'static Command)> {
+    commands::BUILTIN.iter().enumerate().find(|(_, c)| {
+        c.words.len() <= argv.len() && c.words.iter().zip(argv).all(|(w, a)| w.as_bytes().eq_ignore_ascii_case(a))
+    })
+}
+
+/// Runs one command line on the channel (in the channel's own thread).
+pub fn run(chan: &Chan, line: &[u8]) -> Outcome {
+    let command_id = misc::random();
+    events::exec_start(chan, command_id, line);
+    let words = parse::parse_args(line);
+    let Some((index, command)) = find(&words) else {
+        let res = "Invalid or unknown command";
+        events::exec_end(chan, command_id, line, 510, res);
+        return Outcome { text: format!("510 {res}\n").into_bytes(), status: Status::Success };
+    };
+    let argv: Vec<CString> = words.into_iter().map(cstring).collect();
+    let mut ctx = Ctx::new(chan);
+    let status = (command.handler)(&mut ctx, &argv);
+    let (code, res) = match status {
+        Status::ShowUsage => {
+            match usage_of(index) {
+                None => ctx.reply("520 Invalid command syntax.  Proper usage not available.\n"),
+                Some(usage) => {
+                    ctx.reply("520-Invalid command syntax.  Proper usage follows:\n");
+                    ctx.reply(usage);
+                    ctx.reply("\n520 End of proper usage.\n");
+                }
+            }
+            (520, "Usage")
+        }
+        Status::Failure => (-1, "Failure"),
+        Status::Break | Status::Success => (200, "Success"),
+        Status::Other(_) => (200, "Unknown Result"),
+    };
+    events::exec_end(chan, command_id, line, code, res);
+    Outcome { text: ctx.out, status }
+}

@@ -1,0 +1,94 @@
+//! AGI command-line parsing, byte for byte as stock res_agi's parse_args: words split on
+//! spaces and tabs, double quotes group (and start a word when opened after whitespace),
+//! a backslash makes the next character literal, an unbalanced quote runs to the end of
+//! the line, and at most MAX_ARGS - 1 words are kept. Also the numeric scans AGI commands
+//! use (C's sscanf "%30d" / "%30ld").
+//!
+//! Pure code with no dependencies, tested from tests/unit_parse.rs.
+
+/// Stock res_agi's MAX_ARGS.
+pub const MAX_ARGS: usize = 128;
+
+pub fn parse_args(s: &[u8]) -> Vec<Vec<u8>> {
+    let mut argv: Vec<Vec<u8>> = Vec::new();
+    let (mut quoted, mut escaped, mut whitespace) = (false, false, true);
+    for &c in s {
+        let mut normal = false;
+        match c {
+            b'"' => {
+                if escaped {
+                    normal = true;
+                } else {
+                    quoted = !quoted;
+                    if quoted && whitespace {
+                        // Starting a quote coming off whitespace starts a new word too.
+                        argv.push(Vec::new());
+                        whitespace = false;
+                    }
+                    escaped = false;
+                }
+            }
+            b' ' | b'\t' => {
+                if !quoted && !escaped {
+                    whitespace = true;
+                } else {
+                    normal = true;
+                }
+            }
+            b'\\' => {
+                if escaped {
+                    normal = true;
+                } else {
+                    escaped = true;
+                }
+            }
+            _ => normal = true,
+        }
+        if normal {
+            if whitespace {
+                if argv.len() >= MAX_ARGS - 1 {
+                    // Stock logs "Too many arguments, truncating" and drops the character.
+                    continue;
+                }
+                argv.push(Vec::new());
+                whitespace = false;
+            }
+            if let Some(last) = argv.last_mut() {
+                last.push(c);
+            }
+            escaped = false;
+        }
+    }
+    argv
+}
+
+/// C's `sscanf(s, "%30ld", &v) == 1`: optional leading whitespace, an optional sign, then
+/// digits (at most 30 characters in all); what follows is ignored. None when no digit.
+pub fn scan_long(s: &[u8]) -> Option<i64> {
+    let mut i = 0;
+    while i < s.len() && matches!(s[i], b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c) {
+        i += 1;
+    }
+    let start = i;
+    let mut neg = false;
+    if i < s.len() && (s[i] == b'+' || s[i] == b'-') {
+        neg = s[i] == b'-';
+        i += 1;
+    }
+    let digits_start = i;
+    let mut v: i128 = 0;
+    while i < s.len() && s[i].is_ascii_digit() && i - start < 30 {
+        v = (v * 10 + (s[i] - b'0') as i128).min(i64::MAX as i128 + 1);
+        i += 1;
+    }
+    if i == digits_start {
+        return None;
+    }
+    let v = if neg { -v } else { v };
+    Some(v.clamp(i64::MIN as i128, i64::MAX as i128) as i64)
+}
+
+/// C's `sscanf(s, "%30d", &v) == 1` (the long value cut to int, as glibc stores it).
+pub fn scan_int(s: &[u8]) -> Option<i32> {
+    scan_long(s).map(|v| v as i32)
+}

@@ -1,0 +1,61 @@
+//! Every function Asterisk calls into us. Each turns raw pointers into the safe wrappers
+//! and runs the feature code behind `guard`, returning Asterisk's error value on panic.
+use super::channel::{free_datastore_data, Chan};
+use super::cli;
+use super::manager::Action;
+use super::sys;
+use crate::guard::guard;
+use std::ffi::c_void;
+use std::os::raw::{c_char, c_int};
+
+#[no_mangle]
+pub extern "C" fn rs_agi_load() -> c_int {
+    crate::guard::install_hook();
+    guard("module load", sys::AST_MODULE_LOAD_DECLINE as c_int, || {
+        if crate::module::load() { sys::AST_MODULE_LOAD_SUCCESS as c_int } else { sys::AST_MODULE_LOAD_DECLINE as c_int }
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn rs_agi_unload() -> c_int {
+    guard("module unload", -1, || if crate::module::unload() { 0 } else { -1 })
+}
+
+#[no_mangle]
+pub extern "C" fn rs_agi_app_exec(chan: *mut sys::ast_channel, data: *const c_char) -> c_int {
+    guard("AGI application", -1, || {
+        // SAFETY: Asterisk runs the application with a live channel for the whole call.
+        let Some(chan) = (unsafe { Chan::from_raw(chan) }) else { return -1 };
+        let data = super::bytes(data);
+        crate::app::exec(&chan, &data)
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn rs_agi_manager_action(s: *mut sys::mansession, m: *const sys::message) -> c_int {
+    guard("manager action AGI", 0, || {
+        // SAFETY: these are the live arguments of this manager callback.
+        let action = unsafe { Action::new(s, m) };
+        crate::manager::action_agi(&action)
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn rs_agi_cli_exec(e: *mut sys::ast_cli_entry, cmd: c_int, a: *const sys::ast_cli_args) -> *mut c_char {
+    guard("CLI agi exec", std::ptr::null_mut(), || {
+        // SAFETY: these are the live arguments of this CLI callback.
+        match unsafe { cli::call(e, cmd, a) } {
+            Some(call) => crate::cli::agi_exec(call).into_raw(),
+            None => std::ptr::null_mut(),
+        }
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn rs_agi_datastore_destroy(data: *mut c_void) {
+    guard("datastore destroy", (), || {
+        // SAFETY: Asterisk calls destroy once with the data our attach_datastore stored.
+        unsafe { free_datastore_data(data) }
+    })
+}
+

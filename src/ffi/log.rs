@@ -1,0 +1,47 @@
+//! Asterisk's logger, reached through the shim with "%s" so text is never a format string.
+use super::{cstring, shim};
+
+#[derive(Clone, Copy, Debug)]
+pub enum Level {
+    Error,
+    Warning,
+    Notice,
+}
+
+impl Level {
+    fn raw(self) -> i32 {
+        (match self {
+            Level::Error => super::sys::__LOG_ERROR,
+            Level::Warning => super::sys::__LOG_WARNING,
+            Level::Notice => super::sys::__LOG_NOTICE,
+        }) as i32
+    }
+}
+
+pub fn log(level: Level, file: &str, line: u32, func: &str, msg: &str) {
+    let (file, func, msg) = (cstring(file), cstring(func), cstring(msg));
+    // SAFETY: all pointers are valid NUL-terminated strings for the duration of the call.
+    unsafe { shim::rs_shim_log(level.raw(), file.as_ptr(), line as i32, func.as_ptr(), msg.as_ptr()) }
+}
+
+/// `ast_verb(level, "%s", msg)`: msg should end with a newline, as in C.
+pub fn verb(level: i32, msg: &[u8]) {
+    let msg = cstring(msg);
+    // SAFETY: valid C string for the call.
+    unsafe { shim::rs_shim_verb(level, msg.as_ptr()) }
+}
+
+/// `ast_debug(level, "%s", msg)`.
+pub fn debug(level: i32, msg: &str) {
+    let msg = cstring(msg);
+    // SAFETY: valid C string for the call.
+    unsafe { shim::rs_shim_debug(level, msg.as_ptr()) }
+}
+
+/// `ast_log!(Warning, "text {}", x)`: logs through Asterisk with this file and line.
+#[macro_export]
+macro_rules! ast_log {
+    ($level:ident, $($arg:tt)*) => {
+        $crate::ffi::log::log($crate::ffi::log::Level::$level, file!(), line!(), module_path!(), &format!($($arg)*))
+    };
+}

@@ -1,0 +1,77 @@
+//! Registration with Asterisk and small helpers.
+use super::{cstring, opt_bytes, shim, sys, take_malloced};
+use std::ffi::CStr;
+use std::os::raw::c_char;
+
+/// Registers the dialplan application `name` (exec goes to entry::rs_agi_app_exec).
+pub fn register_app(name: &'static CStr) -> bool {
+    // SAFETY: static C string; Asterisk keeps a copy of the name.
+    unsafe { shim::rs_shim_register_app(name.as_ptr()) == 0 }
+}
+
+pub fn unregister_app(name: &'static CStr) -> bool {
+    // SAFETY: static C string.
+    unsafe { sys::ast_unregister_application(name.as_ptr()) == 0 }
+}
+
+/// Registers the manager action `name` in the `agi` class (entry::rs_agi_manager_action).
+pub fn register_manager(name: &'static CStr) -> bool {
+    // SAFETY: static C string, kept by Asterisk for the registration's life.
+    unsafe { shim::rs_shim_register_manager(name.as_ptr(), sys::EVENT_FLAG_AGI as i32) == 0 }
+}
+
+pub fn unregister_manager(name: &'static CStr) -> bool {
+    // SAFETY: static C string.
+    unsafe { sys::ast_manager_unregister(name.as_ptr()) == 0 }
+}
+
+pub fn register_cli() -> bool {
+    // SAFETY: the entries are static in the shim.
+    unsafe { shim::rs_shim_register_cli() == 0 }
+}
+
+pub fn unregister_cli() -> bool {
+    // SAFETY: the entries are static in the shim.
+    unsafe { shim::rs_shim_unregister_cli() == 0 }
+}
+
+/// `ast_random()`, as stock res_agi numbers AGIExecStart/End.
+pub fn random() -> i32 {
+    // SAFETY: no arguments; thread-safe in Asterisk.
+    unsafe { sys::ast_random() as i32 }
+}
+
+/// `ast_true`: "yes", "true", "y", "t", "on", "1".
+pub fn is_true(v: &[u8]) -> bool {
+    let v = cstring(v);
+    // SAFETY: valid C string.
+    unsafe { sys::ast_true(v.as_ptr()) != 0 }
+}
+
+/// The XML documentation Asterisk ships for `kind` (e.g. "agi") item `name`:
+/// the description (AGI's usage text), or None when there is none.
+pub fn xmldoc_description(kind: &CStr, name: &CStr) -> Option<Vec<u8>> {
+    // SAFETY: valid C strings; the result is ast_malloc'ed for us to free.
+    let p = unsafe { sys::ast_xmldoc_build_description(kind.as_ptr(), name.as_ptr(), std::ptr::null()) };
+    take_malloced(p).filter(|d| !d.is_empty())
+}
+
+/// Splits application data as `AST_STANDARD_APP_ARGS` does (commas, quotes, brackets).
+pub fn standard_app_args(data: &[u8], max: usize) -> Vec<Vec<u8>> {
+    let mut buf = cstring(data).into_bytes_with_nul();
+    let mut argv: Vec<*mut c_char> = vec![std::ptr::null_mut(); max];
+    // SAFETY: buf is a mutable NUL-terminated buffer that the function splits in place;
+    // argv has room for `max` pointers into it, copied before buf is dropped.
+    let n = unsafe {
+        sys::__ast_app_separate_args(buf.as_mut_ptr().cast(), b',' as c_char, 1, argv.as_mut_ptr(), max as i32)
+    };
+    argv[..n as usize].iter().map(|&p| opt_bytes(p).unwrap_or_default()).collect()
+}
+
+/// `manager_event(category, event, "%s", body)`; body is the header block (each line
+/// ending in CRLF).
+pub fn manager_event(category: u32, event: &CStr, body: &[u8]) {
+    let body = cstring(body);
+    // SAFETY: valid C strings; the shim passes body as a "%s" argument.
+    unsafe { shim::rs_shim_manager_event(category as i32, event.as_ptr(), body.as_ptr()) }
+}

@@ -1,0 +1,27 @@
+//! Declarations of the functions in asterisk-headers/shim.c (C twins of Asterisk macros).
+use super::sys::*;
+use std::os::raw::{c_char, c_int, c_void};
+
+unsafe extern "C" {
+    pub fn rs_shim_register_app(name: *const c_char) -> c_int;
+    pub fn rs_shim_register_manager(action: *const c_char, authority: c_int) -> c_int;
+    pub fn rs_shim_register_cli() -> c_int;
+    pub fn rs_shim_unregister_cli() -> c_int;
+    pub fn rs_shim_log(level: c_int, file: *const c_char, line: c_int, func: *const c_char, msg: *const c_char);
+    pub fn rs_shim_verb(level: c_int, msg: *const c_char);
+    pub fn rs_shim_debug(level: c_int, msg: *const c_char);
+    pub fn rs_shim_manager_event(category: c_int, event: *const c_char, body: *const c_char);
+    pub fn rs_shim_cli_print(fd: c_int, text: *const c_char);
+    pub fn rs_shim_datastore_alloc(data: *mut c_void) -> *mut ast_datastore;
+    pub fn rs_shim_datastore_info() -> *const ast_datastore_info;
+    pub fn rs_shim_channel_lock(chan: *mut ast_channel);
+    pub fn rs_shim_channel_unlock(chan: *mut ast_channel);
+    pub fn rs_shim_channel_ref(chan: *mut ast_channel) -> *mut ast_channel;
+    pub fn rs_shim_channel_unref(chan: *mut ast_channel);
+    pub fn rs_shim_ao2_cleanup(obj: *mut c_void);
+    pub fn rs_shim_frfree(f: *mut ast_frame);
+    pub fn rs_shim_str_create(len: usize) -> *mut ast_str;
+    pub fn rs_shim_str_buffer(s: *const ast_str) -> *const c_char;
+    pub fn rs_shim_str_strlen(s: *const ast_str) -> usize;
+    pub fn rs_shim_free(p: *mut c_void);
+}

@@ -1,0 +1,49 @@
+//! The one guard every callback from Asterisk runs behind: a panic never unwinds into C.
+//! It is caught, logged through Asterisk's logger with where it happened, and the callback
+//! returns the error value Asterisk expects.
+use std::cell::RefCell;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Once;
+
+thread_local! {
+    static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Installs (once per process image of this module) a panic hook that records the message
+/// and location for the guard instead of printing to Asterisk's stderr. Each Rust cdylib
+/// has its own std, so this hook affects this module only.
+pub fn install_hook() {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        panic::set_hook(Box::new(|info| {
+            let msg = if let Some(s) = info.payload().downcast_ref::<&str>() {
+                (*s).to_string()
+            } else if let Some(s) = info.payload().downcast_ref::<String>() {
+                s.clone()
+            } else {
+                "unknown panic".to_string()
+            };
+            let loc = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+            LAST_PANIC.with(|p| *p.borrow_mut() = Some(format!("{msg} at {loc}")));
+        }));
+    });
+}
+
+/// Runs `body`; on panic logs `what` with the panic's message and location and returns
+/// `on_panic`.
+pub fn guard<R>(what: &str, on_panic: R, body: impl FnOnce() -> R) -> R {
+    match panic::catch_unwind(AssertUnwindSafe(body)) {
+        Ok(r) => r,
+        Err(payload) => {
+            let detail = LAST_PANIC.with(|p| p.borrow_mut().take()).unwrap_or_else(|| {
+                payload
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into())
+            });
+            crate::ast_log!(Error, "res_agi_rs: panic in {what}: {detail} (caught; Asterisk goes on)");
+            on_panic
+        }
+    }
+}

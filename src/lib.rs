@@ -1,0 +1,21 @@
+//! res_agi_rs: Asynchronous AGI for Asterisk 22, a drop-in replacement for res_agi.so.
+//!
+//! Layers (see docs/ARCHITECTURE.md): `ffi` is the only unsafe code (bindings, the C shim's
+//! declarations, safe wrappers, and the entry points Asterisk calls, each behind `guard`).
+//! Above it, safe Rust by feature: `app` (the AGI dialplan application and the per-channel
+//! loop), `session` (the per-channel queue), `manager` (Action: AGI), `cli` (agi exec),
+//! `events`, `env`, `engine` (parsing, dispatch, results) and `commands` (one unit each).
+
+pub mod ffi;
+
+pub mod app;
+pub mod cli;
+pub mod commands;
+pub mod encode;
+pub mod engine;
+pub mod env;
+pub mod events;
+pub mod guard;
+pub mod manager;
+pub mod module;
+pub mod session;

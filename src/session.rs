@@ -1,0 +1,87 @@
+//! The per-channel Async AGI queue. The AMI and CLI threads push; the channel's own thread
+//! pops and runs. Each queue has its own lock (no lock is shared across channels), and once
+//! closed it refuses new commands and hands back those still queued, so that every command
+//! ends in exactly one result or one explicit cancellation.
+use parking_lot::Mutex;
+use std::collections::VecDeque;
+use std::ffi::CString;
+
+/// A command waiting in a channel's queue.
+#[derive(Debug)]
+pub struct Queued {
+    /// The AGI command line, as the client sent it.
+    pub command: CString,
+    /// The client's CommandID (empty when none was given).
+    pub id: Vec<u8>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum PushError {
+    /// The channel has left (or is leaving) Async AGI.
+    Closed,
+}
+
+#[derive(Default)]
+pub struct Session {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    queue: VecDeque<Queued>,
+    closed: bool,
+}
+
+impl Session {
+    pub fn new() -> Session {
+        Session::default()
+    }
+
+    pub fn push(&self, cmd: Queued) -> Result<(), PushError> {
+        let mut inner = self.inner.lock();
+        if inner.closed {
+            return Err(PushError::Closed);
+        }
+        inner.queue.push_back(cmd);
+        Ok(())
+    }
+
+    pub fn pop(&self) -> Option<Queued> {
+        self.inner.lock().queue.pop_front()
+    }
+
+    /// Closes the queue for good and returns what was still in it, oldest first.
+    pub fn close(&self) -> Vec<Queued> {
+        let mut inner = self.inner.lock();
+        inner.closed = true;
+        inner.queue.drain(..).collect()
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum EnqueueError {
+    /// The channel has no Async AGI queue (never was, or has left).
+    NotInAsyncAgi,
+}
+
+/// Queues `command` on `chan`'s Async AGI session and wakes the channel's thread.
+/// Shared by the manager action and the CLI.
+pub fn enqueue(
+    chan: &crate::ffi::channel::Chan,
+    command: Vec<u8>,
+    id: Vec<u8>,
+) -> Result<(), EnqueueError> {
+    // The channel lock is held only to find the session, never while waking the channel.
+    let session = chan.lock().datastore().and_then(|d| d.downcast::<Session>().ok());
+    let pushed = match session {
+        Some(s) => s.push(Queued { command: crate::ffi::cstring(command), id }).is_ok(),
+        None => false,
+    };
+    if !pushed {
+        crate::ast_log!(Warning, "Channel {} is not setup for Async AGI.", chan.name());
+        return Err(EnqueueError::NotInAsyncAgi);
+    }
+    chan.wake();
+    crate::ffi::log::debug(1, &format!("Added AGI command to channel {} queue", chan.name()));
+    Ok(())
+}
