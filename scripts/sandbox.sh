@@ -97,7 +97,12 @@ prepare() {
     case "$flavour" in
         ours)
             [ -f "$MODULE" ] || die "module $MODULE not built: run make"
-            install -m 0644 "$MODULE" "$ROOT$MODDIR/res_agi_rs.so"
+            # Atomic and only when changed: other instances may have it mapped right now.
+            if ! cmp -s "$MODULE" "$ROOT$MODDIR/res_agi_rs.so"; then
+                local tmpmod; tmpmod=$(mktemp "$ROOT$MODDIR/.res_agi_rs.XXXXXX")
+                install -m 0644 "$MODULE" "$tmpmod"
+                mv -f "$tmpmod" "$ROOT$MODDIR/res_agi_rs.so"
+            fi
             agi_load="load => res_agi_rs.so"; agi_noload="noload => res_agi.so" ;;
         stock)
             agi_load="load => res_agi.so"; agi_noload="noload => res_agi_rs.so" ;;

@@ -1,0 +1,252 @@
+//! Test support: boots the sandbox Asterisk 22 (scripts/sandbox.sh) with our module (or
+//! stock res_agi for comparisons) and the project's configs, and stops it on Drop, even
+//! when the test panics; then shows the instance's log lines. Never skips: if Asterisk
+//! cannot start, the test fails with the reason.
+#![allow(dead_code)]
+
+pub mod ami;
+
+use ami::{Ami, Message};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flavour {
+    Ours,
+    Stock,
+}
+
+impl Flavour {
+    fn as_str(self) -> &'static str {
+        match self {
+            Flavour::Ours => "ours",
+            Flavour::Stock => "stock",
+        }
+    }
+}
+
+pub fn project_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn sandbox_script() -> PathBuf {
+    project_dir().join("scripts/sandbox.sh")
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0").local_addr().unwrap().port()
+}
+
+pub fn sandbox_root() -> PathBuf {
+    let out = Command::new(sandbox_script()).arg("root").output().expect("run scripts/sandbox.sh root");
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+}
+
+/// A running sandbox Asterisk, stopped on Drop.
+pub struct Asterisk {
+    pub name: String,
+    pub port: u16,
+    pub flavour: Flavour,
+    root: PathBuf,
+    child: Option<Child>,
+}
+
+impl Asterisk {
+    pub fn start(flavour: Flavour) -> Asterisk {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let name = format!("test-{}-{}-{}", flavour.as_str(), std::process::id(), n);
+        let port = free_port();
+        let module = project_dir().join("build/res_agi_rs.so");
+        if flavour == Flavour::Ours {
+            assert!(module.exists(), "{} is missing: run `make test` (it builds the module first)", module.display());
+        }
+        let prep = Command::new(sandbox_script())
+            .args(["prepare", &name, &port.to_string(), flavour.as_str()])
+            .env("MODULE", &module)
+            .output()
+            .expect("cannot run scripts/sandbox.sh");
+        assert!(
+            prep.status.success(),
+            "sandbox prepare failed (is the sandbox provisioned? `make sandbox`): {}",
+            String::from_utf8_lossy(&prep.stderr)
+        );
+        let root = sandbox_root();
+        let conf = format!("/srv/res_agi_rs/{name}/etc/asterisk.conf");
+        let child = Command::new("chroot")
+            .arg(&root)
+            .args(["asterisk", "-f", "-C", &conf])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("cannot start Asterisk in the sandbox chroot");
+        let mut ast = Asterisk { name, port, flavour, root, child: Some(child) };
+        ast.wait_booted();
+        ast
+    }
+
+    fn conf(&self) -> String {
+        format!("/srv/res_agi_rs/{}/etc/asterisk.conf", self.name)
+    }
+
+    pub fn instance_dir(&self) -> PathBuf {
+        self.root.join(format!("srv/res_agi_rs/{}", self.name))
+    }
+
+    fn wait_booted(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!("Asterisk exited during boot ({status}); log:\n{}", self.log());
+            }
+            let out = self.cli_raw("core waitfullybooted");
+            if out.as_ref().is_some_and(|o| o.contains("fully booted")) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "Asterisk did not boot in 30 s; log:\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // AMI listens once fully booted; make sure it answers.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "AMI never answered on port {}", self.port);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn cli_raw(&self, cmd: &str) -> Option<String> {
+        let out = Command::new("chroot")
+            .arg(&self.root)
+            .args(["asterisk", "-C", &self.conf(), "-rx", cmd])
+            .stdin(Stdio::null())
+            .output()
+            .ok()?;
+        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// Runs a CLI command (`asterisk -rx`) and returns its output.
+    pub fn cli(&self, cmd: &str) -> String {
+        self.cli_raw(cmd).unwrap_or_else(|| panic!("CLI command failed: {cmd}"))
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.instance_dir().join("log/messages.log")).unwrap_or_default()
+    }
+
+    /// An AMI connection logged in with full rights.
+    pub fn ami(&self) -> Ami {
+        self.ami_as("admin", "admin")
+    }
+
+    pub fn ami_as(&self, user: &str, secret: &str) -> Ami {
+        let ami = Ami::connect(self.port);
+        let r = ami.action(&[("Action", "Login"), ("Username", user), ("Secret", secret)]);
+        assert_eq!(r.get("Response"), Some("Success"), "AMI login as {user} failed: {r:?}");
+        ami
+    }
+
+    /// The PID of the Asterisk process (inside the chroot it is the same PID).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        self.child.as_mut().unwrap().try_wait().unwrap().is_none()
+    }
+}
+
+impl Drop for Asterisk {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("---- Asterisk log of {} ----\n{}\n---- end of log ----", self.name, self.log());
+        }
+        if let Some(mut child) = self.child.take() {
+            let _ = self.cli_raw("core stop now");
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(self.instance_dir());
+        }
+    }
+}
+
+/// A call parked in Async AGI: a Local channel whose ";2" half runs `exten@agi`.
+pub struct Parked {
+    pub channel: String,
+    pub uniqueid: String,
+    pub start: Message,
+}
+
+impl Parked {
+    /// The decoded environment of AsyncAGIStart as (key, value) pairs, in order.
+    pub fn env(&self) -> Vec<(String, String)> {
+        parse_env(&ami::decode(self.start.get("Env").expect("AsyncAGIStart has Env")))
+    }
+}
+
+pub fn parse_env(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let (k, v) = l.split_once(": ").unwrap_or((l, ""));
+            (k.to_string(), v.to_string())
+        })
+        .collect()
+}
+
+static CALLS: AtomicUsize = AtomicUsize::new(0);
+
+/// Originates a Local channel into `exten@agi` with ${AGIARGS}=`args` and waits for its
+/// AsyncAGIStart.
+pub fn park(ami: &Ami, exten: &str, args: &str) -> Parked {
+    let n = CALLS.fetch_add(1, Ordering::SeqCst);
+    let id1 = format!("call{}-{}-1", std::process::id(), n);
+    let id2 = format!("call{}-{}-2", std::process::id(), n);
+    let r = ami.action(&[
+        ("Action", "Originate"),
+        ("Channel", &format!("Local/{exten}@agi")),
+        ("Application", "Wait"),
+        ("Data", "3600"),
+        ("Timeout", "3600000"),
+        ("Async", "true"),
+        ("ChannelId", &id1),
+        ("OtherChannelId", &id2),
+        ("Variable", &format!("AGIARGS={args}")),
+    ]);
+    assert_eq!(r.get("Response"), Some("Success"), "Originate failed: {r:?}");
+    let start = ami.wait_event(TIMEOUT, |m| m.is_event("AsyncAGIStart") && m.get("Uniqueid") == Some(&id2));
+    Parked { channel: start.get("Channel").unwrap().to_string(), uniqueid: id2, start }
+}
+
+/// Sends `Action: AGI` and returns the AsyncAGIExec that carries `command_id`.
+pub fn agi(ami: &Ami, p: &Parked, command: &str, command_id: &str) -> Message {
+    let r = ami.action(&[("Action", "AGI"), ("Channel", &p.channel), ("Command", command), ("CommandID", command_id)]);
+    assert_eq!(r.get("Response"), Some("Success"), "Action: AGI {command:?} refused: {r:?}");
+    ami.wait_event(TIMEOUT, |m| m.is_event("AsyncAGIExec") && m.get("CommandId") == Some(command_id))
+}
+
+/// The decoded Result of `agi`.
+pub fn agi_result(ami: &Ami, p: &Parked, command: &str) -> String {
+    static IDS: AtomicUsize = AtomicUsize::new(0);
+    let id = format!("r{}", IDS.fetch_add(1, Ordering::SeqCst));
+    let m = agi(ami, p, command, &id);
+    ami::decode(m.get("Result").expect("AsyncAGIExec has Result"))
+}
+
+pub fn exists(path: &Path) -> bool {
+    path.exists()
+}
