@@ -1,0 +1,120 @@
+//! The same scenario on the same sandbox, once with stock res_agi.so and once with ours:
+//! the normalised transcripts (environment, event names and headers, results, AGISTATUS)
+//! must be identical. Stock behaviour is the reference, not a document.
+mod common;
+use common::ami::{decode, Message};
+use common::*;
+use std::time::Duration;
+
+const COMMANDS: &[&str] = &[
+    "NOOP",
+    "noop with extra words",
+    "CHANNEL STATUS",
+    "ANSWER",
+    "CHANNEL STATUS",
+    "CHANNEL STATUS Nobody/none",
+    "GET VARIABLE CHANNEL",
+    "GET VARIABLE UNSET_VARIABLE",
+    "GET VARIABLE CHANNEL(language)",
+    "SET VARIABLE A \"b c\"",
+    "GET VARIABLE A",
+    r#"SET VARIABLE E a\ b\"c"#,
+    "GET VARIABLE E",
+    "SET VARIABLE U \"unterminated value",
+    "GET VARIABLE U",
+    "GET FULL VARIABLE ${A}-x",
+    "GET FULL VARIABLE ${A} Nobody/none",
+    "EXEC NoSuchApplication",
+    "EXEC Set B=${A}",
+    "GET VARIABLE B",
+    "SET VARIABLE AGIEXECFULL 1",
+    "EXEC Set C=${A}",
+    "GET VARIABLE C",
+    "EXEC Wait 0.01",
+    "DATABASE PUT fam key value",
+    "DATABASE GET fam key",
+    "DATABASE GET fam nokey",
+    "DATABASE DEL fam key",
+    "DATABASE DEL fam key",
+    "DATABASE PUT tree a 1",
+    "DATABASE DELTREE tree",
+    "DATABASE DELTREE tree",
+    "VERBOSE hello 1",
+    "FOO BAR",
+    "GET",
+    "GET VARIABLE",
+    "SET VARIABLE",
+    "DATABASE GET",
+    "STREAM FILE",
+    "WAIT FOR DIGIT x",
+    "HANGUP a b",
+    "EXEC",
+    "CHANNEL STATUS a b",
+    "VERBOSE",
+    "GET FULL VARIABLE",
+    "HANGUP Nobody/none",
+    "WAIT FOR DIGIT 10",
+    "STREAM FILE beep \"\"",
+    "GET VARIABLE PLAYBACKSTATUS",
+    "asyncagi break",
+];
+
+fn keys_after_channel(m: &Message) -> String {
+    m.keys()[16..].join(",")
+}
+
+fn transcript(flavour: Flavour) -> Vec<String> {
+    let ast = Asterisk::start(flavour);
+    let ami = ast.ami();
+    let p = park(&ami, "park", "cmp,two");
+    let norm = |s: &str| s.replace(&p.channel, "<channel>").replace(&p.uniqueid, "<uniqueid>");
+    let mut out = vec![format!("AsyncAGIStart keys {}", p.start.keys().join(","))];
+    for (k, v) in p.env() {
+        let v = if k == "agi_threadid" { "<thread>".to_string() } else { norm(&v) };
+        out.push(format!("env {k}: {v}"));
+    }
+    for (i, cmd) in COMMANDS.iter().enumerate() {
+        let id = format!("c{i}");
+        ami.action(&[("Action", "AGI"), ("Channel", &p.channel), ("Command", cmd), ("CommandID", &id)]);
+        let exec = ami.wait_event(TIMEOUT, |m| m.is_event("AsyncAGIExec") && m.get("CommandId") == Some(&id));
+        for m in ami.collect(Duration::ZERO, |m| m.is_event("AGIExecStart") || m.is_event("AGIExecEnd")) {
+            let mut line = format!("{} [{}] command={:?}", m.get("Event").unwrap(), keys_after_channel(&m), m.get("Command").unwrap());
+            if let Some(code) = m.get("ResultCode") {
+                line += &format!(" code={code} result={:?}", m.get("Result").unwrap());
+            }
+            out.push(line);
+        }
+        out.push(format!(
+            "AsyncAGIExec [{}] {cmd:?} -> {:?}",
+            keys_after_channel(&exec),
+            norm(&decode(exec.get("Result").unwrap()))
+        ));
+    }
+    let end = ami.wait_event(TIMEOUT, |m| m.is_event("AsyncAGIEnd"));
+    out.push(format!("AsyncAGIEnd keys {}", end.keys().join(",")));
+    let after = ami.wait_event(TIMEOUT, |m| m.get("UserEvent") == Some("AfterAGI"));
+    out.push(format!("AGISTATUS after break: {}", after.get("Status").unwrap()));
+    // Parked again at the next priority; then hang up from outside.
+    let again = ami.wait_event(TIMEOUT, |m| m.is_event("AsyncAGIStart"));
+    out.push(format!("parked again at priority {}", again.get("Priority").unwrap()));
+    ami.action(&[("Action", "Hangup"), ("Channel", &p.channel)]);
+    ami.wait_event(TIMEOUT, |m| m.is_event("AsyncAGIEnd"));
+    let h = ami.wait_event(TIMEOUT, |m| m.get("UserEvent") == Some("AGIHangup"));
+    out.push(format!("AGISTATUS after hangup: {}", h.get("Status").unwrap()));
+    out
+}
+
+#[test]
+fn transcripts_match_stock_res_agi() {
+    let stock = transcript(Flavour::Stock);
+    let ours = transcript(Flavour::Ours);
+    let mut diffs = Vec::new();
+    for i in 0..stock.len().max(ours.len()) {
+        let (s, o) = (stock.get(i), ours.get(i));
+        if s != o {
+            diffs.push(format!("line {i}:\n  stock: {s:?}\n  ours:  {o:?}"));
+        }
+    }
+    assert!(diffs.is_empty(), "{} differences from stock:\n{}", diffs.len(), diffs.join("\n"));
+    assert!(stock.len() > COMMANDS.len() * 3, "transcript too short: {}", stock.len());
+}
