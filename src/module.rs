@@ -34,6 +34,7 @@ pub fn load() -> bool {
     let mut ledger = LEDGER.lock();
     undo_all(&mut ledger);
     engine::load_docs();
+    engine::load_failpoints();
     let steps: [(Registration, fn() -> bool); 3] = [
         (Registration::Cli, misc::register_cli),
         (Registration::Manager, || misc::register_manager(manager::ACTION)),

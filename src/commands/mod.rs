@@ -18,6 +18,7 @@ mod hangup;
 mod noop;
 mod set_variable;
 mod stream_file;
+mod test_panic;
 mod verbose;
 mod wait_for_digit;
 
@@ -52,4 +53,11 @@ pub static BUILTIN: &[Command] = &[
     cmd(&["stream", "file"], stream_file::run, false),
     cmd(&["verbose"], verbose::run, true),
     cmd(&["wait", "for", "digit"], wait_for_digit::run, false),
+    // Hidden (names starting with "_" are never listed) and only present with failpoints on.
+    cmd(&["_test", "panic"], test_panic::run, true),
 ];
+
+/// Whether a command is available: the failpoint only when failpoints are enabled.
+pub fn available(c: &Command) -> bool {
+    !c.words[0].starts_with('_') || crate::engine::failpoints_enabled()
+}

@@ -9,6 +9,7 @@ use crate::ffi::channel::Chan;
 use crate::ffi::cstring;
 use crate::ffi::misc;
 use std::ffi::CString;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
 /// What a command handler reports (stock's RESULT_* codes, plus ASYNCAGI BREAK's).
@@ -66,6 +67,21 @@ pub struct Outcome {
 /// The usage texts of the builtin commands, from the documentation Asterisk ships.
 static USAGE: OnceLock<Vec<Option<Vec<u8>>>> = OnceLock::new();
 
+static FAILPOINTS: AtomicBool = AtomicBool::new(false);
+
+/// Test failpoints (commands::test_panic), on when Asterisk's environment has
+/// RES_AGI_RS_FAILPOINTS=1 at module load.
+pub fn failpoints_enabled() -> bool {
+    FAILPOINTS.load(Ordering::Relaxed)
+}
+
+pub fn load_failpoints() {
+    FAILPOINTS.store(std::env::var("RES_AGI_RS_FAILPOINTS").is_ok_and(|v| v == "1"), Ordering::Relaxed);
+}
+
+/// The answer of a command whose handler panicked (the panic is logged by the guard).
+pub const PANIC_RESULT: &str = "500 Internal error in res_agi_rs: the command failed (see the Asterisk log)\n";
+
 /// Reads every builtin command's usage from Asterisk's XML documentation (once).
 pub fn load_docs() {
     USAGE.get_or_init(|| {
@@ -84,7 +100,9 @@ fn usage_of(index: usize) -> Option<&'static [u8]> {
 /// the line, case-insensitively.
 pub fn find(argv: &[Vec<u8>]) -> Option<(usize, &'static Command)> {
     commands::BUILTIN.iter().enumerate().find(|(_, c)| {
-        c.words.len() <= argv.len() && c.words.iter().zip(argv).all(|(w, a)| w.as_bytes().eq_ignore_ascii_case(a))
+        commands::available(c)
+            && c.words.len() <= argv.len()
+            && c.words.iter().zip(argv).all(|(w, a)| w.as_bytes().eq_ignore_ascii_case(a))
     })
 }
 
@@ -100,7 +118,13 @@ pub fn run(chan: &Chan, line: &[u8]) -> Outcome {
     };
     let argv: Vec<CString> = words.into_iter().map(cstring).collect();
     let mut ctx = Ctx::new(chan);
-    let status = (command.handler)(&mut ctx, &argv);
+    // A panicking command is caught here: it ends with an explicit error result and the
+    // session (and Asterisk) go on.
+    let what = format!("AGI command '{}'", String::from_utf8_lossy(line));
+    let Some(status) = crate::guard::guard(&what, None, || Some((command.handler)(&mut ctx, &argv))) else {
+        events::exec_end(chan, command_id, line, -1, "Failure");
+        return Outcome { text: PANIC_RESULT.as_bytes().to_vec(), status: Status::Failure };
+    };
     let (code, res) = match status {
         Status::ShowUsage => {
             match usage_of(index) {

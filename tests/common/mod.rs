@@ -58,6 +58,11 @@ pub struct Asterisk {
 
 impl Asterisk {
     pub fn start(flavour: Flavour) -> Asterisk {
+        Asterisk::start_with_env(flavour, &[])
+    }
+
+    /// Starts with extra environment variables for the Asterisk process.
+    pub fn start_with_env(flavour: Flavour, env: &[(&str, &str)]) -> Asterisk {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let name = format!("test-{}-{}-{}", flavour.as_str(), std::process::id(), n);
@@ -81,6 +86,7 @@ impl Asterisk {
         let child = Command::new("chroot")
             .arg(&root)
             .args(["asterisk", "-f", "-C", &conf])
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -1,0 +1,71 @@
+//! Pure logic of the engine, without Asterisk: the argument parser (stock's parse_args,
+//! byte for byte), the sscanf-like scans, and the url encoding (ast_uri_encode's rules).
+#[path = "../src/engine/parse.rs"]
+mod parse;
+#[path = "../src/encode.rs"]
+mod encode;
+
+use parse::{parse_args, scan_int, scan_long, MAX_ARGS};
+
+fn words(s: &str) -> Vec<String> {
+    parse_args(s.as_bytes()).into_iter().map(|w| String::from_utf8(w).unwrap()).collect()
+}
+
+#[test]
+fn splits_on_spaces_and_tabs() {
+    assert_eq!(words("GET VARIABLE  FOO"), ["GET", "VARIABLE", "FOO"]);
+    assert_eq!(words("\tNOOP \t x "), ["NOOP", "x"]);
+    assert!(words("").is_empty());
+    assert!(words("   ").is_empty());
+}
+
+#[test]
+fn quotes_group_and_may_stay_open() {
+    assert_eq!(words(r#"SET VARIABLE X "a b""#), ["SET", "VARIABLE", "X", "a b"]);
+    assert_eq!(words(r#"STREAM FILE beep """#), ["STREAM", "FILE", "beep", ""]);
+    assert_eq!(words(r#"SET VARIABLE X "open to the end"#), ["SET", "VARIABLE", "X", "open to the end"]);
+    // A quote inside a word toggles quoting without starting a new word.
+    assert_eq!(words(r#"a"b c"d e"#), ["ab cd", "e"]);
+}
+
+#[test]
+fn backslash_escapes() {
+    assert_eq!(words(r#"a\ b c"#), ["a b", "c"]);
+    assert_eq!(words(r#"x\"y"#), [r#"x"y"#]);
+    assert_eq!(words(r#"x\\y"#), [r#"x\y"#]);
+    // A trailing backslash escapes nothing and disappears.
+    assert_eq!(words(r"x\"), ["x"]);
+}
+
+#[test]
+fn bytes_pass_through() {
+    let w = parse_args(b"SET VARIABLE B \xff\xfe\x01");
+    assert_eq!(w[3], b"\xff\xfe\x01");
+}
+
+#[test]
+fn at_most_max_args_minus_one_words() {
+    let line = vec!["w"; 200].join(" ");
+    assert_eq!(parse_args(line.as_bytes()).len(), MAX_ARGS - 1);
+}
+
+#[test]
+fn scans_like_sscanf() {
+    assert_eq!(scan_int(b"100"), Some(100));
+    assert_eq!(scan_int(b" -5x"), Some(-5));
+    assert_eq!(scan_int(b"+7"), Some(7));
+    assert_eq!(scan_int(b"x5"), None);
+    assert_eq!(scan_int(b""), None);
+    assert_eq!(scan_int(b"-"), None);
+    assert_eq!(scan_long(b"123456789012"), Some(123456789012));
+}
+
+#[test]
+fn url_encoding_matches_ast_uri_http() {
+    assert_eq!(encode::uri_encode(b"200 result=1 (a/b)\n"), "200%20result%3D1%20(a%2Fb)%0A");
+    assert_eq!(encode::uri_encode(b"-_.!~*'()"), "-_.!~*'()");
+    assert_eq!(encode::uri_encode(b"\xff\x00"), "%FF%00");
+    assert_eq!(encode::uri_encode(b"+@;"), "%2B%40%3B");
+    let long = vec![b' '; 5000];
+    assert_eq!(encode::uri_encode(&long).len(), 15000, "never truncated");
+}
