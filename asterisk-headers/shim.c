@@ -65,14 +65,19 @@ void rs_shim_log(int level, const char *file, int line, const char *func, const 
 	ast_log(level, file, line, func, "%s", msg);
 }
 
-void rs_shim_verb(int level, const char *msg)
+/* ast_verb and ast_debug with the Rust caller's file and line. */
+void rs_shim_verb(int level, const char *file, int line, const char *func, const char *msg)
 {
-	ast_verb(level, "%s", msg);
+	if (VERBOSITY_ATLEAST(level)) {
+		__ast_verbose(file, line, func, level, "%s", msg);
+	}
 }
 
-void rs_shim_debug(int level, const char *msg)
+void rs_shim_debug(int level, const char *file, int line, const char *func, const char *msg)
 {
-	ast_debug(level, "%s", msg);
+	if (DEBUG_ATLEAST(level)) {
+		ast_log(__LOG_DEBUG, file, line, func, "%s", msg);
+	}
 }
 
 /* ---- manager and CLI output ---- */

@@ -87,7 +87,10 @@ pub fn load_docs() {
     USAGE.get_or_init(|| {
         commands::BUILTIN
             .iter()
-            .map(|c| misc::xmldoc_description(c"agi", &cstring(c.words.join(" "))))
+            .map(|c| {
+                // Hidden commands ("_…") have no documentation to look up.
+                (!c.words[0].starts_with('_')).then(|| misc::xmldoc_description(c"agi", &cstring(c.words.join(" ")))).flatten()
+            })
             .collect()
     });
 }

@@ -24,18 +24,23 @@ pub fn log(level: Level, file: &str, line: u32, func: &str, msg: &str) {
     unsafe { shim::rs_shim_log(level.raw(), file.as_ptr(), line as i32, func.as_ptr(), msg.as_ptr()) }
 }
 
-/// `ast_verb(level, "%s", msg)`: msg should end with a newline, as in C.
+/// `ast_verb(level, "%s", msg)`, logged with the caller's file and line; msg should end
+/// with a newline, as in C.
+#[track_caller]
 pub fn verb(level: i32, msg: &[u8]) {
-    let msg = cstring(msg);
-    // SAFETY: valid C string for the call.
-    unsafe { shim::rs_shim_verb(level, msg.as_ptr()) }
+    let at = std::panic::Location::caller();
+    let (file, msg) = (cstring(at.file()), cstring(msg));
+    // SAFETY: valid C strings for the call; the shim passes msg as a "%s" argument.
+    unsafe { shim::rs_shim_verb(level, file.as_ptr(), at.line() as i32, c"".as_ptr(), msg.as_ptr()) }
 }
 
-/// `ast_debug(level, "%s", msg)`.
+/// `ast_debug(level, "%s", msg)`, with the caller's file and line.
+#[track_caller]
 pub fn debug(level: i32, msg: &str) {
-    let msg = cstring(msg);
-    // SAFETY: valid C string for the call.
-    unsafe { shim::rs_shim_debug(level, msg.as_ptr()) }
+    let at = std::panic::Location::caller();
+    let (file, msg) = (cstring(at.file()), cstring(msg));
+    // SAFETY: valid C strings for the call; the shim passes msg as a "%s" argument.
+    unsafe { shim::rs_shim_debug(level, file.as_ptr(), at.line() as i32, c"".as_ptr(), msg.as_ptr()) }
 }
 
 /// `ast_log!(Warning, "text {}", x)`: logs through Asterisk with this file and line.

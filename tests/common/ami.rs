@@ -137,6 +137,22 @@ impl Ami {
         }
     }
 
+    /// Waits until a message matching `pred` has arrived, leaving it (and all others) queued.
+    pub fn wait_present(&self, timeout: Duration, pred: impl Fn(&Message) -> bool) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut q = self.shared.queue.lock().unwrap();
+        loop {
+            if q.0.iter().any(&pred) {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline || q.1 {
+                return false;
+            }
+            q = self.shared.cond.wait_timeout(q, deadline - now).unwrap().0;
+        }
+    }
+
     /// Like `wait`, panicking (with what did arrive) on timeout.
     pub fn wait_event(&self, timeout: Duration, pred: impl Fn(&Message) -> bool) -> Message {
         match self.wait(timeout, &pred) {
