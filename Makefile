@@ -21,14 +21,14 @@ module: $(if $(ASTERISK_INCLUDE_DIR),,sandbox)
 	@echo "built $(MODULE)"
 
 demo: module
-	$(CARGO) run --release --quiet --example demo
+	$(CARGO) run --release --quiet --bin demo
 
 test: module
 	@python3 -c 'import panoramisk' 2>/dev/null || pip install --quiet 'panoramisk==1.4'
 	$(CARGO) test --release -- --test-threads=2
 
 bench: module
-	$(CARGO) run --release --quiet --example bench
+	$(CARGO) run --release --quiet --bin bench
 
 install: module
 	install -D -m 0755 $(MODULE) $(DESTDIR)$(ASTERISK_MODDIR)/res_agi_rs.so

@@ -1,0 +1,13 @@
+//! A short run of the benchmark (`bench --smoke`) so it never rots: both flavours boot, every
+//! measure runs, and the table comes out. No timing is asserted: the benchmark is the measure.
+use std::process::Command;
+
+#[test]
+fn bench_smoke_run_prints_the_table() {
+    let out = Command::new(env!("CARGO_BIN_EXE_bench")).arg("--smoke").output().expect("run the bench binary");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "bench --smoke failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    for row in ["NOOP round trip p50", "pipelined NOOPs/s", "idle CPU", "RSS per parked call", "time to park", "AMI floor", "one NOOP on each: 50/50 results"] {
+        assert!(stdout.contains(row), "missing {row:?} in:\n{stdout}");
+    }
+}

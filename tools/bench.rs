@@ -1,0 +1,456 @@
+//! `make bench`: stock res_agi.so and res_agi_rs.so side by side on the same sandbox
+//! Asterisk 22, same dialplan and load, in one run; prints one table with both and their
+//! ratio and writes it, with the machine's description, to docs/benchmarks.md.
+//! `bench --smoke` is a tiny run (used by `make test` so the benchmark never rots).
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::{Asterisk, Flavour};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::net::TcpStream;
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+/// The benchmark's sizes; `smoke` shrinks everything.
+struct Plan {
+    pings: usize,
+    ping_pipeline: usize,
+    noops_ours: usize,
+    noops_stock: usize,
+    parked: usize,
+    idle_secs: u64,
+    pipeline_channels: usize,
+    in_flight: usize,
+    per_channel: usize,
+    big_park: usize,
+}
+
+const FULL: Plan = Plan {
+    pings: 2000,
+    ping_pipeline: 50_000,
+    noops_ours: 2000,
+    noops_stock: 50,
+    parked: 1000,
+    idle_secs: 10,
+    pipeline_channels: 500,
+    in_flight: 4,
+    per_channel: 40,
+    big_park: 10_000,
+};
+
+const SMOKE: Plan = Plan {
+    pings: 50,
+    ping_pipeline: 500,
+    noops_ours: 20,
+    noops_stock: 3,
+    parked: 20,
+    idle_secs: 1,
+    pipeline_channels: 10,
+    in_flight: 4,
+    per_channel: 8,
+    big_park: 50,
+};
+
+const WAIT: Duration = Duration::from_secs(120);
+
+enum Msg {
+    Response { id: String, ok: bool, message: String },
+    Start { uniqueid: String, channel: String },
+    Exec { command_id: String, result: String },
+}
+
+/// A lean AMI client: a reader thread parses and forwards only what the benchmark needs.
+struct Client {
+    w: BufWriter<TcpStream>,
+    rx: Receiver<Msg>,
+}
+
+impl Client {
+    fn connect(port: u16) -> Client {
+        let s = TcpStream::connect(("127.0.0.1", port)).expect("AMI connect");
+        s.set_nodelay(true).unwrap();
+        let r = s.try_clone().unwrap();
+        let (tx, rx) = channel();
+        std::thread::spawn(move || {
+            let mut r = BufReader::with_capacity(1 << 20, r);
+            let mut line = String::new();
+            let _ = r.read_line(&mut line);
+            let mut h: HashMap<String, String> = HashMap::new();
+            loop {
+                line.clear();
+                match r.read_line(&mut line) {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+                let t = line.trim_end();
+                if !t.is_empty() {
+                    if let Some((k, v)) = t.split_once(": ") {
+                        h.entry(k.to_string()).or_insert_with(|| v.to_string());
+                    }
+                    continue;
+                }
+                let get = |h: &HashMap<String, String>, k: &str| h.get(k).cloned().unwrap_or_default();
+                let msg = if let Some(resp) = h.get("Response") {
+                    Some(Msg::Response { id: get(&h, "ActionID"), ok: resp == "Success", message: get(&h, "Message") })
+                } else {
+                    match h.get("Event").map(String::as_str) {
+                        Some("AsyncAGIStart") => Some(Msg::Start { uniqueid: get(&h, "Uniqueid"), channel: get(&h, "Channel") }),
+                        Some("AsyncAGIExec") => Some(Msg::Exec { command_id: get(&h, "CommandId"), result: get(&h, "Result") }),
+                        _ => None,
+                    }
+                };
+                h.clear();
+                if let Some(m) = msg {
+                    if tx.send(m).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        let mut c = Client { w: BufWriter::with_capacity(1 << 16, s), rx };
+        c.send("Action: Login\r\nUsername: admin\r\nSecret: admin\r\nEvents: agi\r\nActionID: login\r\n\r\n");
+        c.flush();
+        c.wait_response("login");
+        c
+    }
+
+    fn send(&mut self, s: &str) {
+        self.w.write_all(s.as_bytes()).expect("AMI write");
+    }
+
+    fn flush(&mut self) {
+        self.w.flush().expect("AMI flush");
+    }
+
+    fn recv(&self) -> Msg {
+        match self.rx.recv_timeout(WAIT) {
+            Ok(m) => m,
+            Err(RecvTimeoutError::Timeout) => panic!("no AMI message for {WAIT:?}"),
+            Err(RecvTimeoutError::Disconnected) => panic!("AMI connection closed"),
+        }
+    }
+
+    fn wait_response(&self, id: &str) {
+        loop {
+            if let Msg::Response { id: got, ok, message } = self.recv() {
+                if got == id {
+                    assert!(ok, "action {id} failed: {message}");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn agi(&mut self, channel: &str, command: &str, command_id: &str) {
+        self.send(&format!("Action: AGI\r\nChannel: {channel}\r\nCommand: {command}\r\nCommandID: {command_id}\r\nActionID: {command_id}\r\n\r\n"));
+    }
+}
+
+fn percentile(v: &mut [Duration], p: f64) -> Duration {
+    v.sort();
+    v[((v.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn ping_rtt(c: &mut Client, n: usize) -> Vec<Duration> {
+    (0..n)
+        .map(|i| {
+            let id = format!("p{i}");
+            let t = Instant::now();
+            c.send(&format!("Action: Ping\r\nActionID: {id}\r\n\r\n"));
+            c.flush();
+            c.wait_response(&id);
+            t.elapsed()
+        })
+        .collect()
+}
+
+fn ping_rate(c: &mut Client, total: usize, window: usize) -> f64 {
+    let t = Instant::now();
+    let (mut sent, mut done) = (0, 0);
+    while done < total {
+        while sent < total && sent - done < window {
+            c.send(&format!("Action: Ping\r\nActionID: q{sent}\r\n\r\n"));
+            sent += 1;
+        }
+        c.flush();
+        if let Msg::Response { .. } = c.recv() {
+            done += 1;
+        }
+    }
+    total as f64 / t.elapsed().as_secs_f64()
+}
+
+/// Parks `n` Local calls in AGI(agi:async); returns their channel names and the time taken.
+fn park(c: &mut Client, n: usize, tag: &str) -> (Vec<String>, Duration) {
+    let t = Instant::now();
+    for i in 0..n {
+        c.send(&format!(
+            "Action: Originate\r\nChannel: Local/park@agi\r\nApplication: Wait\r\nData: 36000\r\nTimeout: 36000000\r\nAsync: true\r\nChannelId: {tag}{i}-1\r\nOtherChannelId: {tag}{i}-2\r\nActionID: o{tag}{i}\r\n\r\n"
+        ));
+        if i % 50 == 49 {
+            c.flush();
+        }
+    }
+    c.flush();
+    let mut chans = vec![String::new(); n];
+    let mut got = 0;
+    while got < n {
+        match c.recv() {
+            Msg::Start { uniqueid, channel } => {
+                if let Some(i) = uniqueid.strip_prefix(tag).and_then(|s| s.strip_suffix("-2")).and_then(|s| s.parse::<usize>().ok()) {
+                    if i < n && chans[i].is_empty() {
+                        chans[i] = channel;
+                        got += 1;
+                    }
+                }
+            }
+            Msg::Response { ok: false, message, id } => panic!("Originate {id} failed: {message}"),
+            _ => {}
+        }
+    }
+    (chans, t.elapsed())
+}
+
+fn noop_rtt(c: &mut Client, channel: &str, n: usize) -> Vec<Duration> {
+    (0..n)
+        .map(|i| {
+            let id = format!("n{i}");
+            let t = Instant::now();
+            c.agi(channel, "NOOP", &id);
+            c.flush();
+            loop {
+                match c.recv() {
+                    Msg::Exec { command_id, result } if command_id == id => {
+                        assert_eq!(result, "200%20result%3D0%0A");
+                        break;
+                    }
+                    Msg::Response { ok: false, message, .. } => panic!("Action: AGI failed: {message}"),
+                    _ => {}
+                }
+            }
+            t.elapsed()
+        })
+        .collect()
+}
+
+/// `in_flight` NOOPs outstanding on each channel until each has run `per_channel`;
+/// returns commands per second and how many results came back.
+fn pipelined(c: &mut Client, chans: &[String], in_flight: usize, per_channel: usize) -> (f64, usize) {
+    let total = chans.len() * per_channel;
+    let mut sent = vec![0usize; chans.len()];
+    let t = Instant::now();
+    for (i, ch) in chans.iter().enumerate() {
+        for _ in 0..in_flight.min(per_channel) {
+            c.agi(ch, "NOOP", &format!("{i}.{}", sent[i]));
+            sent[i] += 1;
+        }
+    }
+    c.flush();
+    let mut done = 0;
+    while done < total {
+        // Handle everything that has arrived, then send the refills in one write.
+        let mut next = Some(c.recv());
+        while let Some(msg) = next {
+            match msg {
+                Msg::Exec { command_id, result } => {
+                    assert_eq!(result, "200%20result%3D0%0A");
+                    done += 1;
+                    let i: usize = command_id.split('.').next().unwrap().parse().unwrap();
+                    if sent[i] < per_channel {
+                        c.agi(&chans[i], "NOOP", &format!("{i}.{}", sent[i]));
+                        sent[i] += 1;
+                    }
+                }
+                Msg::Response { ok: false, message, .. } => panic!("Action: AGI failed: {message}"),
+                _ => {}
+            }
+            next = c.rx.try_recv().ok();
+        }
+        c.flush();
+    }
+    (total as f64 / t.elapsed().as_secs_f64(), done)
+}
+
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("read /proc/PID/stat");
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // After the state field: utime is field 14 of the whole line, stime 15.
+    f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+}
+
+fn rss_kb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)).unwrap().parse().unwrap()
+}
+
+fn idle_cores(pid: u32, secs: u64) -> f64 {
+    let hz = 100.0; // USER_HZ, the unit of /proc/PID/stat times, is 100 on Linux
+
+    let a = cpu_ticks(pid);
+    std::thread::sleep(Duration::from_secs(secs));
+    let b = cpu_ticks(pid);
+    (b - a) as f64 / hz / secs as f64
+}
+
+fn hangup_all(c: &mut Client, ast: &Asterisk) {
+    c.send("Action: Hangup\r\nChannel: /^Local\\//\r\nActionID: hupall\r\n\r\n");
+    c.flush();
+    c.wait_response("hupall");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !ast.cli("core show channels count").starts_with("0 active channels") {
+        assert!(Instant::now() < deadline, "channels did not hang up");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    while c.rx.try_recv().is_ok() {}
+}
+
+#[derive(Default, Clone)]
+struct Results {
+    ping_p50: f64,
+    ping_rate: f64,
+    noop_p50: f64,
+    noop_p99: f64,
+    noop_samples: usize,
+    pipelined: f64,
+    idle_cores: f64,
+    rss_per_call_kb: f64,
+    park_secs: f64,
+}
+
+fn measure(flavour: Flavour, plan: &Plan) -> Results {
+    eprintln!("[bench] {flavour:?}: booting the sandbox");
+    let ast = Asterisk::start(flavour);
+    let pid = ast.pid();
+    let mut c = Client::connect(ast.port);
+    let mut r = Results::default();
+
+    eprintln!("[bench] {flavour:?}: AMI floor (Ping)");
+    r.ping_p50 = ms(percentile(&mut ping_rtt(&mut c, plan.pings), 0.5));
+    r.ping_rate = ping_rate(&mut c, plan.ping_pipeline, 1000);
+
+    eprintln!("[bench] {flavour:?}: NOOP round trip on one channel");
+    let (one, _) = park(&mut c, 1, "one");
+    let n = if flavour == Flavour::Stock { plan.noops_stock } else { plan.noops_ours };
+    let mut rtt = noop_rtt(&mut c, &one[0], n);
+    r.noop_p50 = ms(percentile(&mut rtt, 0.5));
+    r.noop_p99 = ms(percentile(&mut rtt, 0.99));
+    r.noop_samples = n;
+    hangup_all(&mut c, &ast);
+
+    eprintln!("[bench] {flavour:?}: parking {} channels", plan.parked);
+    std::thread::sleep(Duration::from_millis(500));
+    let rss0 = rss_kb(pid);
+    let (chans, took) = park(&mut c, plan.parked, "p");
+    r.park_secs = took.as_secs_f64();
+    std::thread::sleep(Duration::from_secs(1));
+    r.rss_per_call_kb = (rss_kb(pid) as f64 - rss0 as f64) / plan.parked as f64;
+
+    eprintln!("[bench] {flavour:?}: idle CPU over {} s", plan.idle_secs);
+    r.idle_cores = idle_cores(pid, plan.idle_secs);
+
+    eprintln!("[bench] {flavour:?}: pipelined {} x {} in flight", plan.pipeline_channels, plan.in_flight);
+    let (rate, done) = pipelined(&mut c, &chans[..plan.pipeline_channels], plan.in_flight, plan.per_channel);
+    assert_eq!(done, plan.pipeline_channels * plan.per_channel);
+    r.pipelined = rate;
+    hangup_all(&mut c, &ast);
+    r
+}
+
+/// 10,000 channels parked at once (ours), each answering a NOOP; the CLI still answers.
+fn big_park(plan: &Plan) -> Vec<String> {
+    let n = plan.big_park;
+    for (k, v) in [("kernel/pid_max", 4_194_304u64), ("vm/max_map_count", 1_048_576)] {
+        let path = format!("/proc/sys/{k}");
+        let cur: u64 = std::fs::read_to_string(&path).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
+        if cur < v && std::fs::write(&path, v.to_string()).is_err() {
+            eprintln!("[bench] warning: could not raise {path} (now {cur}); {n} parked calls need about {} threads", 2 * n);
+        }
+    }
+    eprintln!("[bench] Ours: parking {n} channels at once");
+    let ast = Asterisk::start(Flavour::Ours);
+    let mut c = Client::connect(ast.port);
+    let (chans, took) = park(&mut c, n, "b");
+    let rss = rss_kb(ast.pid());
+    let t = Instant::now();
+    let (rate, done) = pipelined(&mut c, &chans, 1, 1);
+    let noop_all = t.elapsed();
+    let t = Instant::now();
+    let uptime = ast.cli("core show uptime");
+    let cli_ms = ms(t.elapsed());
+    assert!(uptime.contains("System uptime"), "CLI did not answer: {uptime}");
+    let count = ast.cli("core show channels count");
+    let idle = idle_cores(ast.pid(), plan.idle_secs.min(5));
+    let out = vec![
+        format!("parked at once: {n} calls ({} channels: `{}`)", 2 * n, count.lines().next().unwrap_or("").trim()),
+        format!("time to park them: {:.2} s", took.as_secs_f64()),
+        format!("one NOOP on each: {done}/{n} results, no errors, {:.2} s ({rate:.0} commands/s)", noop_all.as_secs_f64()),
+        format!("`core show uptime` answered in {cli_ms:.1} ms while they were parked"),
+        format!("idle CPU with {n} parked: {idle:.4} cores; Asterisk RSS {:.0} MB", rss as f64 / 1024.0),
+    ];
+    hangup_all(&mut c, &ast);
+    out
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpu.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split_once(": ")).map(|x| x.1.to_string()).unwrap_or_default();
+    let cores = cpu.lines().filter(|l| l.starts_with("processor")).count();
+    let mem = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let total = mem.lines().next().and_then(|l| l.split_whitespace().nth(1)).and_then(|k| k.parse::<u64>().ok()).unwrap_or(0);
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let ast = std::process::Command::new("chroot").arg(common::sandbox_root()).args(["asterisk", "-V"]).output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default();
+    format!("{cores} cores ({model}), {:.0} GiB RAM, Linux {}, {ast} (Debian sid) in a chroot, AMI on 127.0.0.1", total as f64 / 1048576.0, kernel.trim())
+}
+
+fn ratio(better_when_lower: bool, stock: f64, ours: f64) -> String {
+    let (a, b) = if better_when_lower { (stock, ours) } else { (ours, stock) };
+    if b <= 0.0 {
+        if a <= 0.0 { "=".into() } else { "∞ (ours: 0)".into() }
+    } else {
+        format!("{:.1}×", a / b)
+    }
+}
+
+fn main() {
+    let smoke = std::env::args().any(|a| a == "--smoke");
+    let plan = if smoke { &SMOKE } else { &FULL };
+    let stock = measure(Flavour::Stock, plan);
+    let ours = measure(Flavour::Ours, plan);
+    let big = big_park(plan);
+
+    let rows: Vec<(String, String, String, String)> = vec![
+        ("NOOP round trip p50 (ms), one channel".into(), format!("{:.3}", stock.noop_p50), format!("{:.3}", ours.noop_p50), ratio(true, stock.noop_p50, ours.noop_p50)),
+        (format!("NOOP round trip p99 (ms) [{} / {} samples]", stock.noop_samples, ours.noop_samples), format!("{:.3}", stock.noop_p99), format!("{:.3}", ours.noop_p99), ratio(true, stock.noop_p99, ours.noop_p99)),
+        (format!("pipelined NOOPs/s, {} channels × {} in flight", plan.pipeline_channels, plan.in_flight), format!("{:.0}", stock.pipelined), format!("{:.0}", ours.pipelined), ratio(false, stock.pipelined, ours.pipelined)),
+        (format!("idle CPU (cores) over {} s, {} parked", plan.idle_secs, plan.parked), format!("{:.4}", stock.idle_cores), format!("{:.4}", ours.idle_cores), ratio(true, stock.idle_cores, ours.idle_cores)),
+        ("RSS per parked call (KB, Local channel pair)".into(), format!("{:.1}", stock.rss_per_call_kb), format!("{:.1}", ours.rss_per_call_kb), ratio(true, stock.rss_per_call_kb, ours.rss_per_call_kb)),
+        (format!("time to park {} calls (s)", plan.parked), format!("{:.2}", stock.park_secs), format!("{:.2}", ours.park_secs), ratio(true, stock.park_secs, ours.park_secs)),
+        ("AMI floor: Ping round trip p50 (ms)".into(), format!("{:.3}", stock.ping_p50), format!("{:.3}", ours.ping_p50), "—".into()),
+        ("AMI floor: pipelined Pings/s".into(), format!("{:.0}", stock.ping_rate), format!("{:.0}", ours.ping_rate), "—".into()),
+    ];
+    let mut table = String::from("| measure | stock res_agi | res_agi_rs | ours better by |\n|---|---:|---:|---:|\n");
+    for (m, s, o, r) in &rows {
+        table += &format!("| {m} | {s} | {o} | {r} |\n");
+    }
+    let big_text: String = big.iter().map(|l| format!("- {l}\n")).collect();
+    println!("\n{table}\nres_agi_rs at scale:\n{big_text}");
+
+    if !smoke {
+        let doc = format!(
+            "# Benchmarks\n\nLatest `make bench` run ({}), on {}.\nBoth modules ran on the same sandbox Asterisk, same dialplan (`park@agi`: Local channels in \
+             `AGI(agi:async)`), same client (tools/bench.rs, one AMI connection with `Events: agi`), one after the other in one run.\n\n{table}\n\
+             ## res_agi_rs at scale\n\n{big_text}\n{}",
+            std::process::Command::new("date").arg("-u").arg("+%Y-%m-%d %H:%M UTC").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default(),
+            machine(),
+            std::fs::read_to_string(common::project_dir().join("docs/benchmarks-notes.md")).unwrap_or_default()
+        );
+        std::fs::write(common::project_dir().join("docs/benchmarks.md"), doc).expect("write docs/benchmarks.md");
+        eprintln!("[bench] wrote docs/benchmarks.md");
+    }
+}
