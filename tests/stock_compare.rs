@@ -118,3 +118,74 @@ fn transcripts_match_stock_res_agi() {
     assert!(diffs.is_empty(), "{} differences from stock:\n{}", diffs.len(), diffs.join("\n"));
     assert!(stock.len() > COMMANDS.len() * 3, "transcript too short: {}", stock.len());
 }
+
+/// What one flavour does in the situations docs/differences.md lists.
+fn differences(flavour: Flavour) -> Vec<String> {
+    let ast = Asterisk::start(flavour);
+    let ami = ast.ami();
+    let mut out = Vec::new();
+
+    // 1. A failing command.
+    let p = park(&ami, "noargs", "");
+    out.push(format!("failing command -> {:?}", agi_result(&ami, &p, "STREAM FILE no-such-sound \"\"")));
+    let left = ami.wait(Duration::from_millis(500), |m| m.is_event("AsyncAGIEnd")).is_some();
+    out.push(format!("left Async AGI after it: {left}"));
+    if left {
+        let after = ami.wait_event(TIMEOUT, |m| m.get("UserEvent") == Some("AfterAGI"));
+        out.push(format!("AGISTATUS: {}", after.get("Status").unwrap()));
+    } else {
+        ami.action(&[("Action", "Hangup"), ("Channel", &p.channel)]);
+    }
+    ami.clear();
+
+    // 2. Commands queued behind a running one when the channel hangs up.
+    let p = park(&ami, "park", "");
+    ami.action(&[("Action", "AGI"), ("Channel", &p.channel), ("Command", "WAIT FOR DIGIT 1000"), ("CommandID", "w")]);
+    ami.wait_event(TIMEOUT, |m| m.is_event("AGIExecStart"));
+    ami.action(&[("Action", "AGI"), ("Channel", &p.channel), ("Command", "NOOP"), ("CommandID", "q1")]);
+    ami.action(&[("Action", "AGI"), ("Channel", &p.channel), ("Command", "NOOP"), ("CommandID", "q2")]);
+    ami.action(&[("Action", "Hangup"), ("Channel", &p.channel)]);
+    ami.wait_event(TIMEOUT, |m| m.get("UserEvent") == Some("AGIHangup"));
+    let execs = ami.collect(Duration::from_millis(300), |m| m.is_event("AsyncAGIExec"));
+    let ids: Vec<String> = execs.iter().map(|m| format!("{}={}", m.get("CommandId").unwrap_or("-"), m.get("Cancelled").unwrap_or("ran"))).collect();
+    out.push(format!("AsyncAGIExec after hangup: {ids:?}"));
+    ami.clear();
+
+    // 3. A command sent after the channel left Async AGI (Redirect).
+    let p = park(&ami, "park", "");
+    ami.action(&[("Action", "Redirect"), ("Channel", &p.channel), ("Context", "agi"), ("Exten", "redirected"), ("Priority", "1")]);
+    ami.wait_event(TIMEOUT, |m| m.get("UserEvent") == Some("Redirected"));
+    let r = ami.action(&[("Action", "AGI"), ("Channel", &p.channel), ("Command", "NOOP"), ("CommandID", "late")]);
+    out.push(format!("Action: AGI after Redirect -> {}", r.get("Message").unwrap().replace(&p.channel, "<channel>")));
+    let ran = ami.wait(Duration::from_millis(500), |m| m.is_event("AsyncAGIExec")).is_some();
+    out.push(format!("and it got a result: {ran}"));
+    out
+}
+
+#[test]
+fn differences_from_stock_are_the_documented_ones() {
+    let stock = differences(Flavour::Stock);
+    let ours = differences(Flavour::Ours);
+    assert_eq!(
+        stock,
+        [
+            "failing command -> \"200 result=-1 endpos=0\\n\"",
+            "left Async AGI after it: true",
+            "AGISTATUS: FAILURE",
+            "AsyncAGIExec after hangup: [\"w=ran\"]",
+            "Action: AGI after Redirect -> Added AGI command to queue",
+            "and it got a result: false",
+        ],
+        "stock changed: update docs/differences.md"
+    );
+    assert_eq!(
+        ours,
+        [
+            "failing command -> \"200 result=-1 endpos=0\\n\"",
+            "left Async AGI after it: false",
+            "AsyncAGIExec after hangup: [\"w=ran\", \"q1=hangup\", \"q2=hangup\"]",
+            "Action: AGI after Redirect -> Failed to add AGI command to channel <channel> queue",
+            "and it got a result: false",
+        ]
+    );
+}
