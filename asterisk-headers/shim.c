@@ -80,6 +80,11 @@ void rs_shim_debug(int level, const char *file, int line, const char *func, cons
 	}
 }
 
+int rs_shim_debug_enabled(int level)
+{
+	return DEBUG_ATLEAST(level);
+}
+
 /* ---- manager and CLI output ---- */
 void rs_shim_manager_event(int category, const char *event, const char *body)
 {

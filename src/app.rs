@@ -9,7 +9,7 @@
 //! and AsyncAGIEnd is sent.
 use crate::engine;
 use crate::env;
-use crate::events::{self, CancelReason};
+use crate::events::{CancelReason, Emitter};
 use crate::ffi::channel::{Chan, FrameRead};
 use crate::ffi::misc;
 use crate::session::Session;
@@ -86,10 +86,11 @@ fn run_async(chan: &Chan, args: &[Vec<u8>]) -> Ended {
     }
     let _active = ActiveGuard::enter();
 
+    let mut events = Emitter::new(chan);
     let environment = env::build(&chan.env_facts(), b"async", &args[1..]);
-    events::async_start(chan, &environment);
+    events.async_start(&environment);
 
-    let ended = command_loop(chan, &session);
+    let ended = command_loop(chan, &session, &mut events);
 
     // Leave: no command can be queued from now on, and each one still queued is ended
     // explicitly, before AsyncAGIEnd.
@@ -103,21 +104,21 @@ fn run_async(chan: &Chan, args: &[Vec<u8>]) -> Ended {
             Ended::Hangup => CancelReason::Hangup,
         };
         for cmd in &leftovers {
-            events::async_exec_cancelled(chan, &cmd.id, reason);
+            events.async_exec_cancelled(&cmd.id, reason);
         }
     }
-    events::async_end(chan);
+    events.async_end();
     ended
 }
 
-fn command_loop(chan: &Chan, session: &Session) -> Ended {
+fn command_loop(chan: &Chan, session: &Session, events: &mut Emitter) -> Ended {
     let mut hungup = chan.check_hangup_locked();
     loop {
         // Run everything queued, in order.
         while !hungup {
             let Some(cmd) = session.pop() else { break };
-            let outcome = engine::run(chan, cmd.command.as_bytes());
-            events::async_exec(chan, &outcome.text, &cmd.id);
+            let outcome = engine::run(chan, events, cmd.command.as_bytes());
+            events.async_exec(&outcome.text, &cmd.id);
             hungup = chan.check_hangup();
             if outcome.status == engine::Status::Break {
                 return Ended::Break;
@@ -129,8 +130,13 @@ fn command_loop(chan: &Chan, session: &Session) -> Ended {
             // Drain the control queue until the channel reports it is gone.
             1
         } else {
-            // Sleep until a frame arrives; a queued command brings a null frame.
+            // Sleep until a frame arrives; a command queued while we sleep brings a null
+            // frame (session::enqueue wakes only a sleeping thread).
+            if !session.prepare_to_sleep() {
+                continue;
+            }
             let res = chan.waitfor(-1);
+            session.awake();
             if res < 0 {
                 return if chan.check_hangup() { Ended::Hangup } else { Ended::Failure };
             }

@@ -5,6 +5,7 @@
 use parking_lot::Mutex;
 use std::collections::VecDeque;
 use std::ffi::CString;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A command waiting in a channel's queue.
 #[derive(Debug)]
@@ -24,6 +25,8 @@ pub enum PushError {
 #[derive(Default)]
 pub struct Session {
     inner: Mutex<Inner>,
+    /// The channel thread is (about to be) asleep in ast_waitfor: a pusher must wake it.
+    sleeping: AtomicBool,
 }
 
 #[derive(Default)]
@@ -50,6 +53,29 @@ impl Session {
         self.inner.lock().queue.pop_front()
     }
 
+    /// Called by the channel thread before it sleeps: announces the sleep, then looks at the
+    /// queue once more. False (do not sleep) if a command is waiting. Paired with
+    /// `take_sleeper`, no command can be left unseen: either this check finds it, or the
+    /// pusher sees the flag and wakes the thread.
+    pub fn prepare_to_sleep(&self) -> bool {
+        self.sleeping.store(true, Ordering::SeqCst);
+        if self.inner.lock().queue.is_empty() {
+            return true;
+        }
+        self.sleeping.store(false, Ordering::SeqCst);
+        false
+    }
+
+    /// Called by the channel thread when it is awake again.
+    pub fn awake(&self) {
+        self.sleeping.store(false, Ordering::SeqCst);
+    }
+
+    /// Called by a pusher after pushing: whether it must wake the channel thread.
+    fn take_sleeper(&self) -> bool {
+        self.sleeping.swap(false, Ordering::SeqCst)
+    }
+
     /// Closes the queue for good and returns what was still in it, oldest first.
     pub fn close(&self) -> Vec<Queued> {
         let mut inner = self.inner.lock();
@@ -73,15 +99,15 @@ pub fn enqueue(
 ) -> Result<(), EnqueueError> {
     // The channel lock is held only to find the session, never while waking the channel.
     let session = chan.lock().datastore().and_then(|d| d.downcast::<Session>().ok());
-    let pushed = match session {
-        Some(s) => s.push(Queued { command: crate::ffi::cstring(command), id }).is_ok(),
-        None => false,
-    };
-    if !pushed {
+    let Some(session) = session.filter(|s| s.push(Queued { command: crate::ffi::cstring(command), id }).is_ok()) else {
         crate::ast_log!(Warning, "Channel {} is not setup for Async AGI.", chan.name());
         return Err(EnqueueError::NotInAsyncAgi);
+    };
+    if session.take_sleeper() {
+        chan.wake();
     }
-    chan.wake();
-    crate::ffi::log::debug(1, &format!("Added AGI command to channel {} queue", chan.name()));
+    if crate::ffi::log::debug_enabled(1) {
+        crate::ffi::log::debug(1, &format!("Added AGI command to channel {} queue", chan.name()));
+    }
     Ok(())
 }

@@ -436,7 +436,23 @@ fn ratio(better_when_lower: bool, stock: f64, ours: f64) -> String {
     }
 }
 
+/// `bench --profile ours|stock`: parks 500 channels and keeps 4 NOOPs in flight on each for
+/// a while, printing Asterisk's PID first, so that a profiler can attach (perf record -p).
+fn profile(flavour: Flavour) {
+    let ast = Asterisk::start(flavour);
+    let mut c = Client::connect(ast.port);
+    let (chans, _) = park(&mut c, 500, "p");
+    eprintln!("[bench] Asterisk PID {}: load starts in 2 s", ast.pid());
+    std::thread::sleep(Duration::from_secs(2));
+    let (rate, _) = pipelined(&mut c, &chans, 4, 600);
+    eprintln!("[bench] {rate:.0} commands/s");
+}
+
 fn main() {
+    if let Some(pos) = std::env::args().position(|a| a == "--profile") {
+        let which = std::env::args().nth(pos + 1).unwrap_or_default();
+        return profile(if which == "stock" { Flavour::Stock } else { Flavour::Ours });
+    }
     let smoke = std::env::args().any(|a| a == "--smoke");
     let plan = if smoke { &SMOKE } else { &FULL };
     let stock = measure(Flavour::Stock, plan);

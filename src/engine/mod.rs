@@ -4,7 +4,7 @@
 pub mod parse;
 
 use crate::commands::{self, Command};
-use crate::events;
+use crate::events::Emitter;
 use crate::ffi::channel::Chan;
 use crate::ffi::cstring;
 use crate::ffi::misc;
@@ -110,13 +110,13 @@ pub fn find(argv: &[Vec<u8>]) -> Option<(usize, &'static Command)> {
 }
 
 /// Runs one command line on the channel (in the channel's own thread).
-pub fn run(chan: &Chan, line: &[u8]) -> Outcome {
+pub fn run(chan: &Chan, events: &mut Emitter, line: &[u8]) -> Outcome {
     let command_id = misc::random();
-    events::exec_start(chan, command_id, line);
+    events.exec_start(command_id, line);
     let words = parse::parse_args(line);
     let Some((index, command)) = find(&words) else {
         let res = "Invalid or unknown command";
-        events::exec_end(chan, command_id, line, 510, res);
+        events.exec_end(command_id, line, 510, res);
         return Outcome { text: format!("510 {res}\n").into_bytes(), status: Status::Success };
     };
     let argv: Vec<CString> = words.into_iter().map(cstring).collect();
@@ -125,7 +125,7 @@ pub fn run(chan: &Chan, line: &[u8]) -> Outcome {
     // session (and Asterisk) go on.
     let what = format!("AGI command '{}'", String::from_utf8_lossy(line));
     let Some(status) = crate::guard::guard(&what, None, || Some((command.handler)(&mut ctx, &argv))) else {
-        events::exec_end(chan, command_id, line, -1, "Failure");
+        events.exec_end(command_id, line, -1, "Failure");
         return Outcome { text: PANIC_RESULT.as_bytes().to_vec(), status: Status::Failure };
     };
     let (code, res) = match status {
@@ -144,6 +144,6 @@ pub fn run(chan: &Chan, line: &[u8]) -> Outcome {
         Status::Break | Status::Success => (200, "Success"),
         Status::Other(_) => (200, "Unknown Result"),
     };
-    events::exec_end(chan, command_id, line, code, res);
+    events.exec_end(command_id, line, code, res);
     Outcome { text: ctx.out, status }
 }

@@ -405,17 +405,32 @@ pub fn snapshot_state_by_name(name: &CStr) -> Option<u32> {
     }
 }
 
-/// The AMI channel headers (`Channel: …` to `Linkedid: …`) from the channel's latest
-/// snapshot, as stock res_agi's events carry them.
-pub fn manager_channel_headers(chan: &Chan) -> Option<Vec<u8>> {
-    // SAFETY: live channel; the snapshot reference and the ast_str are released once.
-    unsafe {
-        let snap = sys::ast_channel_snapshot_get_latest(sys::ast_channel_uniqueid(chan.raw()));
-        if snap.is_null() {
-            return None;
-        }
-        let s = AstStr::from_raw(sys::ast_manager_build_channel_state_string(snap));
-        shim::rs_shim_ao2_cleanup(snap.cast());
-        s.map(|s| s.to_bytes())
+/// A channel snapshot (immutable in Asterisk; a new one is made on every change), holding
+/// one reference, released on Drop.
+pub struct Snapshot(NonNull<sys::ast_channel_snapshot>);
+
+impl Snapshot {
+    /// The channel's latest snapshot, as stock res_agi's events use it.
+    pub fn latest(chan: &Chan) -> Option<Snapshot> {
+        // SAFETY: live channel; a non-NULL result carries a reference we now own.
+        NonNull::new(unsafe { sys::ast_channel_snapshot_get_latest(sys::ast_channel_uniqueid(chan.raw())) }).map(Snapshot)
+    }
+
+    /// Whether both are the same snapshot object (so, the same contents).
+    pub fn same_as(&self, other: &Snapshot) -> bool {
+        self.0 == other.0
+    }
+
+    /// The AMI channel headers (`Channel: …` to `Linkedid: …`) of this snapshot.
+    pub fn manager_headers(&self) -> Option<Vec<u8>> {
+        // SAFETY: we hold a reference to the snapshot; the ast_str is ours to free.
+        AstStr::from_raw(unsafe { sys::ast_manager_build_channel_state_string(self.0.as_ptr()) }).map(|s| s.to_bytes())
+    }
+}
+
+impl Drop for Snapshot {
+    fn drop(&mut self) {
+        // SAFETY: we own exactly one reference, released once.
+        unsafe { shim::rs_shim_ao2_cleanup(self.0.as_ptr().cast()) }
     }
 }

@@ -34,6 +34,13 @@ pub fn verb(level: i32, msg: &[u8]) {
     unsafe { shim::rs_shim_verb(level, file.as_ptr(), at.line() as i32, c"".as_ptr(), msg.as_ptr()) }
 }
 
+/// Whether `ast_debug(level, …)` would log anything (for this module): lets callers skip
+/// formatting a message nobody reads.
+pub fn debug_enabled(level: i32) -> bool {
+    // SAFETY: reads Asterisk's debug settings only.
+    unsafe { shim::rs_shim_debug_enabled(level) != 0 }
+}
+
 /// `ast_debug(level, "%s", msg)`, with the caller's file and line.
 #[track_caller]
 pub fn debug(level: i32, msg: &str) {

@@ -10,6 +10,7 @@ unsafe extern "C" {
     pub fn rs_shim_log(level: c_int, file: *const c_char, line: c_int, func: *const c_char, msg: *const c_char);
     pub fn rs_shim_verb(level: c_int, file: *const c_char, line: c_int, func: *const c_char, msg: *const c_char);
     pub fn rs_shim_debug(level: c_int, file: *const c_char, line: c_int, func: *const c_char, msg: *const c_char);
+    pub fn rs_shim_debug_enabled(level: c_int) -> c_int;
     pub fn rs_shim_manager_event(category: c_int, event: *const c_char, body: *const c_char);
     pub fn rs_shim_cli_print(fd: c_int, text: *const c_char);
     pub fn rs_shim_datastore_alloc(data: *mut c_void) -> *mut ast_datastore;
