@@ -96,6 +96,13 @@ void rs_shim_cli_print(int fd, const char *text)
 	ast_cli(fd, "%s", text);
 }
 
+/* ---- threads ---- */
+/* A joinable thread started the Asterisk way (it shows in "core show threads"). */
+int rs_shim_thread_start(pthread_t *thread, void *(*start)(void *), void *arg)
+{
+	return ast_pthread_create(thread, NULL, start, arg);
+}
+
 /* ---- objects ---- */
 struct ast_datastore *rs_shim_datastore_alloc(void *data)
 {

@@ -10,8 +10,9 @@
 use crate::engine;
 use crate::env;
 use crate::events::{CancelReason, Emitter};
-use crate::ffi::channel::{Chan, FrameRead};
+use crate::ffi::channel::{current_thread_id, Chan, FrameRead, SendableChannel};
 use crate::ffi::misc;
+use crate::relay;
 use crate::session::Session;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -86,10 +87,17 @@ fn run_async(chan: &Chan, args: &[Vec<u8>]) -> Ended {
     }
     let _active = ActiveGuard::enter();
 
-    let mut events = Emitter::new(chan);
-    let environment = env::build(&chan.env_facts(), b"async", &args[1..]);
-    events.async_start(&environment);
+    // Environment and AsyncAGIStart are made on the relay thread (see crate::relay).
+    let sendable = SendableChannel::new(chan);
+    let threadid = current_thread_id();
+    let script_args = args[1..].to_vec();
+    relay::run_blocking(move || {
+        let chan = sendable.chan();
+        let environment = env::build(&chan.env_facts(threadid), b"async", &script_args);
+        Emitter::new(chan).async_start(&environment);
+    });
 
+    let mut events = Emitter::new(chan);
     let ended = command_loop(chan, &session, &mut events);
 
     // Leave: no command can be queued from now on, and each one still queued is ended
@@ -135,6 +143,7 @@ fn command_loop(chan: &Chan, session: &Session, events: &mut Emitter) -> Ended {
             if !session.prepare_to_sleep() {
                 continue;
             }
+            events.idle();
             let res = chan.waitfor(-1);
             session.awake();
             if res < 0 {

@@ -46,6 +46,12 @@ impl<'a> Emitter<'a> {
         Emitter { chan, cached: None }
     }
 
+    /// Forgets the cached headers (and releases the snapshot they came from): called before
+    /// the channel sleeps, so an idle parked channel keeps nothing.
+    pub fn idle(&mut self) {
+        self.cached = None;
+    }
+
     fn channel_headers(&mut self) -> Vec<u8> {
         let Some(latest) = Snapshot::latest(self.chan) else {
             return format!("Channel: {}\r\nUniqueid: {}\r\n", self.chan.name(), self.chan.uniqueid()).into_bytes();
@@ -61,6 +67,11 @@ impl<'a> Emitter<'a> {
     }
 
     fn emit(&mut self, event: &CStr, fields: &[(&str, &[u8])]) {
+        let body = self.body(fields);
+        manager_event(EVENT_FLAG_AGI, event, &body);
+    }
+
+    fn body(&mut self, fields: &[(&str, &[u8])]) -> Vec<u8> {
         let mut body = self.channel_headers();
         for (key, value) in fields {
             body.extend_from_slice(key.as_bytes());
@@ -69,7 +80,7 @@ impl<'a> Emitter<'a> {
             body.extend(value.iter().map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }));
             body.extend_from_slice(b"\r\n");
         }
-        manager_event(EVENT_FLAG_AGI, event, &body);
+        body
     }
 
     pub fn async_start(&mut self, env: &[u8]) {

@@ -1,12 +1,16 @@
 //! The one guard every callback from Asterisk runs behind: a panic never unwinds into C.
 //! It is caught, logged through Asterisk's logger with where it happened, and the callback
 //! returns the error value Asterisk expects.
-use std::cell::RefCell;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::Once;
+use std::sync::{Mutex, Once};
 
-thread_local! {
-    static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+/// The last panic's message and location, per thread (keyed by pthread_self). Not a
+/// thread_local: a Rust thread-local with a destructor on one of Asterisk's threads would
+/// pin this module in memory after unload.
+static LAST_PANIC: Mutex<Vec<(i64, String)>> = Mutex::new(Vec::new());
+
+fn this_thread() -> i64 {
+    crate::ffi::channel::current_thread_id()
 }
 
 /// Installs (once per process image of this module) a panic hook that records the message
@@ -24,7 +28,10 @@ pub fn install_hook() {
                 "unknown panic".to_string()
             };
             let loc = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
-            LAST_PANIC.with(|p| *p.borrow_mut() = Some(format!("{msg} at {loc}")));
+            let mut last = LAST_PANIC.lock().unwrap_or_else(|p| p.into_inner());
+            let me = this_thread();
+            last.retain(|(t, _)| *t != me);
+            last.push((me, format!("{msg} at {loc}")));
         }));
     });
 }
@@ -35,7 +42,12 @@ pub fn guard<R>(what: &str, on_panic: R, body: impl FnOnce() -> R) -> R {
     match panic::catch_unwind(AssertUnwindSafe(body)) {
         Ok(r) => r,
         Err(payload) => {
-            let detail = LAST_PANIC.with(|p| p.borrow_mut().take()).unwrap_or_else(|| {
+            let recorded = {
+                let mut last = LAST_PANIC.lock().unwrap_or_else(|p| p.into_inner());
+                let me = this_thread();
+                last.iter().position(|(t, _)| *t == me).map(|i| last.swap_remove(i).1)
+            };
+            let detail = recorded.unwrap_or_else(|| {
                 payload
                     .downcast_ref::<&str>()
                     .map(|s| s.to_string())

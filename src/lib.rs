@@ -18,4 +18,5 @@ pub mod events;
 pub mod guard;
 pub mod manager;
 pub mod module;
+pub mod relay;
 pub mod session;

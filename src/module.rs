@@ -1,11 +1,12 @@
 //! Module load and unload, with a registration ledger: load records each registration,
 //! unload (and a failed load) undoes them in reverse order.
 use crate::ffi::misc;
-use crate::{app, engine, manager};
-use parking_lot::Mutex;
+use crate::{app, engine, manager, relay};
+use std::sync::Mutex;
 
 #[derive(Clone, Copy, Debug)]
 enum Registration {
+    Relay,
     Cli,
     Manager,
     App,
@@ -15,6 +16,10 @@ static LEDGER: Mutex<Vec<Registration>> = Mutex::new(Vec::new());
 
 fn undo(r: Registration) {
     let ok = match r {
+        Registration::Relay => {
+            relay::stop();
+            true
+        }
         Registration::Cli => misc::unregister_cli(),
         Registration::Manager => misc::unregister_manager(manager::ACTION),
         Registration::App => misc::unregister_app(app::APP),
@@ -31,11 +36,12 @@ fn undo_all(ledger: &mut Vec<Registration>) {
 }
 
 pub fn load() -> bool {
-    let mut ledger = LEDGER.lock();
+    let mut ledger = LEDGER.lock().unwrap_or_else(|p| p.into_inner());
     undo_all(&mut ledger);
     engine::load_docs();
     engine::load_failpoints();
-    let steps: [(Registration, fn() -> bool); 3] = [
+    let steps: [(Registration, fn() -> bool); 4] = [
+        (Registration::Relay, relay::start),
         (Registration::Cli, misc::register_cli),
         (Registration::Manager, || misc::register_manager(manager::ACTION)),
         (Registration::App, || misc::register_app(app::APP)),
@@ -61,6 +67,11 @@ pub fn unload() -> bool {
         );
         return false;
     }
-    undo_all(&mut LEDGER.lock());
+    let inside = crate::ffi::entry::threads_inside();
+    if inside > 0 {
+        crate::ast_log!(Warning, "res_agi_rs: cannot unload while {inside} thread(s) are running its code; try again");
+        return false;
+    }
+    undo_all(&mut LEDGER.lock().unwrap_or_else(|p| p.into_inner()));
     true
 }

@@ -2,7 +2,7 @@
 //! pops and runs. Each queue has its own lock (no lock is shared across channels), and once
 //! closed it refuses new commands and hands back those still queued, so that every command
 //! ends in exactly one result or one explicit cancellation.
-use parking_lot::Mutex;
+use std::sync::{Mutex, MutexGuard};
 use std::collections::VecDeque;
 use std::ffi::CString;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,6 +29,11 @@ pub struct Session {
     sleeping: AtomicBool,
 }
 
+/// std's futex-based Mutex: no thread-local state on Asterisk's threads (see crate::relay).
+fn lock(m: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 #[derive(Default)]
 struct Inner {
     queue: VecDeque<Queued>,
@@ -41,7 +46,7 @@ impl Session {
     }
 
     pub fn push(&self, cmd: Queued) -> Result<(), PushError> {
-        let mut inner = self.inner.lock();
+        let mut inner = lock(&self.inner);
         if inner.closed {
             return Err(PushError::Closed);
         }
@@ -50,7 +55,7 @@ impl Session {
     }
 
     pub fn pop(&self) -> Option<Queued> {
-        self.inner.lock().queue.pop_front()
+        lock(&self.inner).queue.pop_front()
     }
 
     /// Called by the channel thread before it sleeps: announces the sleep, then looks at the
@@ -59,7 +64,7 @@ impl Session {
     /// pusher sees the flag and wakes the thread.
     pub fn prepare_to_sleep(&self) -> bool {
         self.sleeping.store(true, Ordering::SeqCst);
-        if self.inner.lock().queue.is_empty() {
+        if lock(&self.inner).queue.is_empty() {
             return true;
         }
         self.sleeping.store(false, Ordering::SeqCst);
@@ -78,7 +83,7 @@ impl Session {
 
     /// Closes the queue for good and returns what was still in it, oldest first.
     pub fn close(&self) -> Vec<Queued> {
-        let mut inner = self.inner.lock();
+        let mut inner = lock(&self.inner);
         inner.closed = true;
         inner.queue.drain(..).collect()
     }

@@ -62,7 +62,7 @@ fn exec_runs_applications_and_honours_agiexecfull() {
     let ami = ast.ami();
     let p = park(&ami, "park", "");
     assert_eq!(agi_result(&ami, &p, "EXEC NoSuchApplication"), "200 result=-2\n");
-    assert!(ast.log().contains("Could not find application (NoSuchApplication)"));
+    ast.wait_log("Could not find application (NoSuchApplication)");
     assert!(agi_result(&ami, &p, "EXEC").starts_with("520-"));
     assert_eq!(agi_result(&ami, &p, "EXEC Set FOO=bar"), "200 result=0\n");
     assert_eq!(agi_result(&ami, &p, "EXEC Set LITERAL=${FOO}"), "200 result=0\n");
@@ -88,9 +88,8 @@ fn verbose_logs_through_asterisk() {
     assert_eq!(agi_result(&ami, &p, "VERBOSE \"hello from async agi\" 1"), "200 result=1\n");
     assert_eq!(agi_result(&ami, &p, "VERBOSE %s%s%n 2"), "200 result=1\n", "format directives are text");
     assert!(agi_result(&ami, &p, "VERBOSE").starts_with("520-"));
-    let log = ast.log();
-    assert!(log.contains("agi:async,vrb: hello from async agi"), "{log}");
-    assert!(log.contains("agi:async,vrb: %s%s%n"), "{log}");
+    ast.wait_log("agi:async,vrb: hello from async agi");
+    ast.wait_log("agi:async,vrb: %s%s%n");
 }
 
 #[test]

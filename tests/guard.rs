@@ -15,11 +15,7 @@ fn a_panicking_command_is_caught_logged_and_answered() {
     );
     let end = ami.wait_event(TIMEOUT, |m| m.is_event("AGIExecEnd") && m.get("Command") == Some("_TEST PANIC"));
     assert_eq!(end.get("ResultCode"), Some("-1"));
-    let log = ast.log();
-    assert!(
-        log.contains("res_agi_rs: panic in AGI command '_TEST PANIC': failpoint _TEST PANIC at src/commands/test_panic.rs:"),
-        "{log}"
-    );
+    ast.wait_log("res_agi_rs: panic in AGI command '_TEST PANIC': failpoint _TEST PANIC at src/commands/test_panic.rs:");
     assert_eq!(agi_result(&ami, &p, "NOOP"), "200 result=0\n", "still parked");
     assert!(ast.is_running());
     assert!(ast.cli("core show uptime").contains("System uptime"));

@@ -35,7 +35,7 @@ fn missing_headers_unknown_channel_and_channel_not_in_async_agi() {
     let r = ami.action(&[("Action", "AGI"), ("Channel", &chan), ("Command", "NOOP")]);
     assert_eq!(r.get("Response"), Some("Error"));
     assert_eq!(r.get("Message"), Some(format!("Failed to add AGI command to channel {chan} queue").as_str()));
-    assert!(ast.log().contains(&format!("Channel {chan} is not setup for Async AGI.")));
+    ast.wait_log(&format!("Channel {chan} is not setup for Async AGI."));
     // Looked up by uniqueid too, as ast_channel_get_by_name does.
     let r = ami.action(&[("Action", "AGI"), ("Channel", "notagi-2"), ("Command", "NOOP")]);
     assert_eq!(r.get("Message"), Some(format!("Failed to add AGI command to channel {chan} queue").as_str()));

@@ -19,17 +19,25 @@ fn unload_refuses_while_parked_and_reload_works() {
     assert_eq!(agi_result(&ami, &p, "NOOP"), "200 result=0\n", "the parked call still works");
 
     // A forced unload: Asterisk first hangs up the channels using the module, which end
-    // their sessions cleanly (queued commands cancelled, AsyncAGIEnd); the module refuses
-    // to go while their threads are still in it, and stays loaded and working.
+    // their sessions cleanly (queued commands cancelled, AsyncAGIEnd). The module goes only
+    // once no thread is left in its code: if the channel thread is still in it at that
+    // moment the unload is refused ("Firm unload failed"), else it completes.
     ami.action(&[("Action", "AGI"), ("Channel", &p.channel), ("Command", "WAIT FOR DIGIT 3000"), ("CommandID", "w")]);
     ami.action(&[("Action", "AGI"), ("Channel", &p.channel), ("Command", "NOOP"), ("CommandID", "queued")]);
-    let out = ast.cli("module unload -f res_agi_rs.so");
-    assert!(loaded(&ast), "forced unload went through with a parked channel: {out}");
-    assert!(ast.log().contains("cannot unload while 1 channel(s) are in Async AGI"));
+    ast.cli("module unload -f res_agi_rs.so");
     let q = ami.wait_event(TIMEOUT, |m| m.is_event("AsyncAGIExec") && m.get("CommandId") == Some("queued"));
     assert_eq!(q.get("Cancelled"), Some("hangup"));
     ami.wait_event(TIMEOUT, |m| m.is_event("AsyncAGIEnd") && m.get("Uniqueid") == Some(&p.uniqueid));
     ami.wait_event(TIMEOUT, |m| m.is_event("Hangup") && m.get("Uniqueid") == Some(&p.uniqueid));
+    let log = ast.wait_log("res_agi_rs.so");
+    if loaded(&ast) {
+        assert!(log.contains("Firm unload failed for res_agi_rs.so"), "{log}");
+        assert!(log.contains("res_agi_rs: cannot unload while"), "{log}");
+    } else {
+        let out = ast.cli("module load res_agi_rs.so");
+        assert!(out.contains("Loaded res_agi_rs.so"), "{out}");
+    }
+    assert!(ast.is_running());
     for round in 0..2 {
         let out = ast.cli("module unload res_agi_rs.so");
         assert!(out.contains("Unloaded res_agi_rs.so"), "round {round}: {out}");
@@ -46,4 +54,29 @@ fn unload_refuses_while_parked_and_reload_works() {
         ami.wait_event(TIMEOUT, |m| m.is_event("Hangup") && m.get("Uniqueid") == Some(&p.uniqueid));
     }
     assert!(ast.is_running());
+}
+
+#[test]
+fn reload_works_while_channels_that_used_the_module_live_on() {
+    // A channel thread that ran our code (and the AMI thread that queued to it) must hold
+    // nothing that pins the module: after it leaves Async AGI and lives on in the dialplan,
+    // unload really unloads and load really loads again.
+    let ast = Asterisk::start(Flavour::Ours);
+    let ami = ast.ami();
+    let p = park(&ami, "park", "");
+    for i in 0..20 {
+        ami.send(&[("Action", "AGI"), ("Channel", &p.channel), ("Command", "NOOP"), ("CommandID", &format!("n{i}"))]);
+    }
+    for i in 0..20 {
+        ami.wait_event(TIMEOUT, |m| m.is_event("AsyncAGIExec") && m.get("CommandId") == Some(&format!("n{i}")));
+    }
+    ami.action(&[("Action", "Redirect"), ("Channel", &p.channel), ("Context", "agi"), ("Exten", "redirected"), ("Priority", "1")]);
+    ami.wait_event(TIMEOUT, |m| m.get("UserEvent") == Some("Redirected"));
+    let out = ast.cli("module unload res_agi_rs.so");
+    assert!(out.contains("Unloaded res_agi_rs.so"), "{out}");
+    let out = ast.cli("module load res_agi_rs.so");
+    assert!(out.contains("Loaded res_agi_rs.so"), "{out}\n{}", ast.log());
+    let q = park(&ami, "park", "after-reload");
+    assert_eq!(agi_result(&ami, &q, "NOOP"), "200 result=0\n");
+    assert!(ast.cli("core show channels").contains(&p.channel), "the redirected call is still up");
 }

@@ -448,7 +448,28 @@ fn profile(flavour: Flavour) {
     eprintln!("[bench] {rate:.0} commands/s");
 }
 
+/// `bench --memory N`: RSS growth per parked call for both flavours, parking N calls twice.
+fn memory(n: usize) {
+    for flavour in [Flavour::Stock, Flavour::Ours, Flavour::Stock, Flavour::Ours] {
+        let ast = Asterisk::start(flavour);
+        let mut c = Client::connect(ast.port);
+        let (warm, _) = park(&mut c, 50, "w");
+        drop(warm);
+        hangup_all(&mut c, &ast);
+        std::thread::sleep(Duration::from_millis(500));
+        let before = rss_kb(ast.pid());
+        park(&mut c, n, "m");
+        std::thread::sleep(Duration::from_secs(1));
+        let after = rss_kb(ast.pid());
+        println!("{flavour:?}: {:.1} KB per parked call ({n} calls)", (after as f64 - before as f64) / n as f64);
+        hangup_all(&mut c, &ast);
+    }
+}
+
 fn main() {
+    if let Some(pos) = std::env::args().position(|a| a == "--memory") {
+        return memory(std::env::args().nth(pos + 1).and_then(|n| n.parse().ok()).unwrap_or(1000));
+    }
     if let Some(pos) = std::env::args().position(|a| a == "--profile") {
         let which = std::env::args().nth(pos + 1).unwrap_or_default();
         return profile(if which == "stock" { Flavour::Stock } else { Flavour::Ours });

@@ -200,8 +200,9 @@ impl Chan {
         unsafe { sys::pbx_exec(self.raw(), app.0, data.as_ptr()) }
     }
 
-    /// The facts AGI's environment reports, read under the channel lock.
-    pub fn env_facts(&self) -> EnvFacts {
+    /// The facts AGI's environment reports, read under the channel lock; `threadid` is the
+    /// channel thread's (see `current_thread_id`).
+    pub fn env_facts(&self, threadid: i64) -> EnvFacts {
         let _l = self.lock();
         let c = self.raw();
         // SAFETY: live channel, read under its lock; strings are copied; party structs are
@@ -229,9 +230,33 @@ impl Chan {
                 extension: bytes(sys::ast_channel_exten(c)),
                 priority: sys::ast_channel_priority(c),
                 accountcode: bytes(sys::ast_channel_accountcode(c)),
-                threadid: libc::pthread_self() as i64,
+                threadid,
             }
         }
+    }
+}
+
+/// `pthread_self()` of the calling thread, as AGI's `agi_threadid` reports it.
+pub fn current_thread_id() -> i64 {
+    // SAFETY: pthread_self has no preconditions.
+    unsafe { libc::pthread_self() as i64 }
+}
+
+/// A channel reference that may move to another thread.
+pub struct SendableChannel(ChannelRef);
+
+// SAFETY: a channel is a reference-counted ao2 object whose counting is thread-safe; the
+// accessors used from another thread either take the channel lock (env_facts, lock) or
+// read fields fixed at creation (uniqueid). The reference is released on whichever thread
+// drops it, which ao2 allows.
+unsafe impl Send for SendableChannel {}
+
+impl SendableChannel {
+    pub fn new(chan: &Chan) -> SendableChannel {
+        SendableChannel(ChannelRef::from_chan(chan))
+    }
+    pub fn chan(&self) -> &Chan {
+        &self.0
     }
 }
 

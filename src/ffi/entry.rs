@@ -7,6 +7,32 @@ use super::sys;
 use crate::guard::guard;
 use std::ffi::c_void;
 use std::os::raw::{c_char, c_int};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Threads running inside one of our callbacks right now (load and unload excepted).
+static INSIDE: AtomicUsize = AtomicUsize::new(0);
+
+/// How many threads are inside our code; unload refuses while any are.
+pub fn threads_inside() -> usize {
+    INSIDE.load(Ordering::SeqCst)
+}
+
+/// Counts a thread in for the length of a callback; the count drops as the callback's
+/// last act, so a thread counted out has nothing of ours left to run but the return.
+struct Inside;
+
+impl Inside {
+    fn enter() -> Inside {
+        INSIDE.fetch_add(1, Ordering::SeqCst);
+        Inside
+    }
+}
+
+impl Drop for Inside {
+    fn drop(&mut self) {
+        INSIDE.fetch_sub(1, Ordering::SeqCst);
+    }
+}
 
 #[no_mangle]
 pub extern "C" fn rs_agi_load() -> c_int {
@@ -23,6 +49,7 @@ pub extern "C" fn rs_agi_unload() -> c_int {
 
 #[no_mangle]
 pub extern "C" fn rs_agi_app_exec(chan: *mut sys::ast_channel, data: *const c_char) -> c_int {
+    let _inside = Inside::enter();
     guard("AGI application", -1, || {
         // SAFETY: Asterisk runs the application with a live channel for the whole call.
         let Some(chan) = (unsafe { Chan::from_raw(chan) }) else { return -1 };
@@ -33,6 +60,7 @@ pub extern "C" fn rs_agi_app_exec(chan: *mut sys::ast_channel, data: *const c_ch
 
 #[no_mangle]
 pub extern "C" fn rs_agi_manager_action(s: *mut sys::mansession, m: *const sys::message) -> c_int {
+    let _inside = Inside::enter();
     guard("manager action AGI", 0, || {
         // SAFETY: these are the live arguments of this manager callback.
         let action = unsafe { Action::new(s, m) };
@@ -42,6 +70,7 @@ pub extern "C" fn rs_agi_manager_action(s: *mut sys::mansession, m: *const sys::
 
 #[no_mangle]
 pub extern "C" fn rs_agi_cli_exec(e: *mut sys::ast_cli_entry, cmd: c_int, a: *const sys::ast_cli_args) -> *mut c_char {
+    let _inside = Inside::enter();
     guard("CLI agi exec", std::ptr::null_mut(), || {
         // SAFETY: these are the live arguments of this CLI callback.
         match unsafe { cli::call(e, cmd, a) } {
@@ -53,9 +82,18 @@ pub extern "C" fn rs_agi_cli_exec(e: *mut sys::ast_cli_entry, cmd: c_int, a: *co
 
 #[no_mangle]
 pub extern "C" fn rs_agi_datastore_destroy(data: *mut c_void) {
+    let _inside = Inside::enter();
     guard("datastore destroy", (), || {
         // SAFETY: Asterisk calls destroy once with the data our attach_datastore stored.
         unsafe { free_datastore_data(data) }
     })
 }
 
+
+/// Start routine of threads made by `ffi::thread::spawn`.
+pub(crate) extern "C" fn rs_agi_thread_main(arg: *mut c_void) -> *mut c_void {
+    // SAFETY: `spawn` passes a pointer from Box::into_raw of this exact type, used once.
+    let body = unsafe { Box::from_raw(arg.cast::<Box<dyn FnOnce() + Send>>()) };
+    guard("module thread", (), move || body());
+    std::ptr::null_mut()
+}

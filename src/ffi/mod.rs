@@ -28,6 +28,7 @@ pub mod log;
 pub mod manager;
 pub mod misc;
 pub mod stream;
+pub mod thread;
 
 use std::ffi::{CStr, CString};
 use std::os::raw::c_char;

@@ -25,4 +25,5 @@ unsafe extern "C" {
     pub fn rs_shim_str_buffer(s: *const ast_str) -> *const c_char;
     pub fn rs_shim_str_strlen(s: *const ast_str) -> usize;
     pub fn rs_shim_free(p: *mut c_void);
+    pub fn rs_shim_thread_start(thread: *mut libc::pthread_t, start: extern "C" fn(*mut c_void) -> *mut c_void, arg: *mut c_void) -> c_int;
 }

@@ -151,6 +151,20 @@ impl Asterisk {
         std::fs::read_to_string(self.instance_dir().join("log/messages.log")).unwrap_or_default()
     }
 
+    /// Waits until the log has a line containing `text` (Asterisk's logger writes
+    /// asynchronously) and returns the log; panics with the log after 10 s.
+    pub fn wait_log(&self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = self.log();
+            if log.contains(text) {
+                return log;
+            }
+            assert!(Instant::now() < deadline, "the log never showed {text:?}:\n{log}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// An AMI connection logged in with full rights.
     pub fn ami(&self) -> Ami {
         self.ami_as("admin", "admin")
