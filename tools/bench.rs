@@ -318,6 +318,8 @@ struct Results {
     noop_p99: f64,
     noop_samples: usize,
     pipelined: f64,
+    /// Asterisk CPU time (ms) per 1,000 pipelined commands.
+    cpu_per_1000: f64,
     idle_cores: f64,
     rss_per_call_kb: f64,
     park_secs: f64,
@@ -355,9 +357,11 @@ fn measure(flavour: Flavour, plan: &Plan) -> Results {
     r.idle_cores = idle_cores(pid, plan.idle_secs);
 
     eprintln!("[bench] {flavour:?}: pipelined {} x {} in flight", plan.pipeline_channels, plan.in_flight);
+    let ticks = cpu_ticks(pid);
     let (rate, done) = pipelined(&mut c, &chans[..plan.pipeline_channels], plan.in_flight, plan.per_channel);
     assert_eq!(done, plan.pipeline_channels * plan.per_channel);
     r.pipelined = rate;
+    r.cpu_per_1000 = (cpu_ticks(pid) - ticks) as f64 * 10.0 / (done as f64 / 1000.0);
     hangup_all(&mut c, &ast);
     r
 }
@@ -484,6 +488,7 @@ fn main() {
         ("NOOP round trip p50 (ms), one channel".into(), format!("{:.3}", stock.noop_p50), format!("{:.3}", ours.noop_p50), ratio(true, stock.noop_p50, ours.noop_p50)),
         (format!("NOOP round trip p99 (ms) [{} / {} samples]", stock.noop_samples, ours.noop_samples), format!("{:.3}", stock.noop_p99), format!("{:.3}", ours.noop_p99), ratio(true, stock.noop_p99, ours.noop_p99)),
         (format!("pipelined NOOPs/s, {} channels × {} in flight", plan.pipeline_channels, plan.in_flight), format!("{:.0}", stock.pipelined), format!("{:.0}", ours.pipelined), ratio(false, stock.pipelined, ours.pipelined)),
+        ("Asterisk CPU per 1,000 pipelined commands (ms)".into(), format!("{:.0}", stock.cpu_per_1000), format!("{:.0}", ours.cpu_per_1000), ratio(true, stock.cpu_per_1000, ours.cpu_per_1000)),
         (format!("idle CPU (cores) over {} s, {} parked", plan.idle_secs, plan.parked), format!("{:.4}", stock.idle_cores), format!("{:.4}", ours.idle_cores), ratio(true, stock.idle_cores, ours.idle_cores)),
         ("RSS per parked call (KB, Local channel pair)".into(), format!("{:.1}", stock.rss_per_call_kb), format!("{:.1}", ours.rss_per_call_kb), ratio(true, stock.rss_per_call_kb, ours.rss_per_call_kb)),
         (format!("time to park {} calls (s)", plan.parked), format!("{:.2}", stock.park_secs), format!("{:.2}", ours.park_secs), ratio(true, stock.park_secs, ours.park_secs)),
