@@ -69,6 +69,7 @@ fn main() {
         .allowlist_type("agi_.*")
         .allowlist_var("ast_null_frame")
         .allowlist_var("ast_uri_http")
+        .allowlist_var("ast_say_.*")
         .allowlist_var("AST_.*")
         .allowlist_var("EVENT_FLAG_.*")
         .allowlist_var("RESULT_.*")

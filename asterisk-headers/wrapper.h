@@ -17,6 +17,8 @@
 #include "asterisk/ast_version.h"
 #include "asterisk/callerid.h"
 #include "asterisk/say.h"
+#include "asterisk/image.h"
+#include "asterisk/musiconhold.h"
 #include "asterisk/speech.h"
 #include "asterisk/agi.h"
 #include "asterisk/optional_api.h"

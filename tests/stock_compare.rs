@@ -56,6 +56,56 @@ const COMMANDS: &[&str] = &[
     "WAIT FOR DIGIT 10",
     "STREAM FILE beep \"\"",
     "GET VARIABLE PLAYBACKSTATUS",
+    // Where the dialplan goes on (kept at this same place so the break below resumes it).
+    "SET CONTEXT agi",
+    "SET EXTENSION park",
+    "SET PRIORITY 3",
+    "SET PRIORITY nosuchlabel",
+    "SET CONTEXT",
+    "SET EXTENSION a b",
+    "GET VARIABLE CONTEXT",
+    "SET AUTOHANGUP 0",
+    "SET AUTOHANGUP 3600.5",
+    "SET AUTOHANGUP soon",
+    "SET AUTOHANGUP 0",
+    "SET CALLERID \"Bob Smith\" <(555) 123-4567>",
+    "GET VARIABLE CALLERID(all)",
+    "SET CALLERID",
+    "SET MUSIC off",
+    "SET MUSIC",
+    "SEND IMAGE nosuchimage",
+    "SEND IMAGE",
+    // (RECEIVE CHAR 10 answers "200 result=-1 (hangup)" on a timeout and fails: stock then
+    // leaves Async AGI; that behaviour is covered by the differences test.)
+    "RECEIVE CHAR",
+    "RECEIVE TEXT 10",
+    "RECEIVE TEXT",
+    "TDD MODE on",
+    "TDD MODE mate",
+    "TDD MODE",
+    "SAY NUMBER 7 \"\"",
+    "SAY NUMBER seven \"\"",
+    "SAY NUMBER 7",
+    "SAY DIGITS 12 \"\"",
+    "SAY DIGITS x \"\"",
+    "SAY ALPHA ab \"\"",
+    "SAY ALPHA ab \"\" u",
+    "SAY ALPHA ab \"\" x",
+    "SAY PHONETIC a \"\"",
+    "SAY PHONETIC",
+    "SAY DATE 0 \"\"",
+    "SAY DATE x \"\"",
+    "SAY TIME 0 \"\"",
+    "SAY DATETIME 0 \"\" H UTC",
+    "SAY DATETIME x \"\"",
+    "SAY DATETIME 0",
+    "GET DATA beep 100 2",
+    "GET DATA",
+    "GET OPTION beep \"\" 100",
+    "GET OPTION beep",
+    "CONTROL STREAM FILE beep \"\"",
+    "GET VARIABLE CPLAYBACKSTATUS",
+    "GET VARIABLE CPLAYBACKOFFSET",
     "asyncagi break",
 ];
 
@@ -108,6 +158,10 @@ fn transcript(flavour: Flavour) -> Vec<String> {
 fn transcripts_match_stock_res_agi() {
     let stock = transcript(Flavour::Stock);
     let ours = transcript(Flavour::Ours);
+    // Both transcripts are kept for inspection.
+    let dir = project_dir().join("target");
+    let _ = std::fs::write(dir.join("transcript-stock.txt"), stock.join("\n"));
+    let _ = std::fs::write(dir.join("transcript-ours.txt"), ours.join("\n"));
     let mut diffs = Vec::new();
     for i in 0..stock.len().max(ours.len()) {
         let (s, o) = (stock.get(i), ours.get(i));
@@ -151,7 +205,16 @@ fn differences(flavour: Flavour) -> Vec<String> {
     out.push(format!("AsyncAGIExec after hangup: {ids:?}"));
     ami.clear();
 
-    // 3. A command sent after the channel left Async AGI (Redirect).
+    // 3. A result over 1 KB (CONTROL STREAM FILE's usage text), then a NOOP.
+    let p = park(&ami, "park", "");
+    let usage = agi_result(&ami, &p, "CONTROL STREAM FILE beep");
+    out.push(format!("long result: {} bytes, whole: {}", usage.len(), usage.ends_with("520 End of proper usage.\n")));
+    out.push(format!("next result: {:?}", &agi_result(&ami, &p, "NOOP")[..12]));
+    ami.action(&[("Action", "Hangup"), ("Channel", &p.channel)]);
+    ami.wait_event(TIMEOUT, |m| m.get("UserEvent") == Some("AGIHangup"));
+    ami.clear();
+
+    // 4. A command sent after the channel left Async AGI (Redirect).
     let p = park(&ami, "park", "");
     ami.action(&[("Action", "Redirect"), ("Channel", &p.channel), ("Context", "agi"), ("Exten", "redirected"), ("Priority", "1")]);
     ami.wait_event(TIMEOUT, |m| m.get("UserEvent") == Some("Redirected"));
@@ -173,6 +236,8 @@ fn differences_from_stock_are_the_documented_ones() {
             "left Async AGI after it: true",
             "AGISTATUS: FAILURE",
             "AsyncAGIExec after hangup: [\"w=ran\"]",
+            "long result: 1024 bytes, whole: false",
+            "next result: \"playback is \"",
             "Action: AGI after Redirect -> Added AGI command to queue",
             "and it got a result: false",
         ],
@@ -184,6 +249,8 @@ fn differences_from_stock_are_the_documented_ones() {
             "failing command -> \"200 result=-1 endpos=0\\n\"",
             "left Async AGI after it: false",
             "AsyncAGIExec after hangup: [\"w=ran\", \"q1=hangup\", \"q2=hangup\"]",
+            "long result: 1130 bytes, whole: true",
+            "next result: \"200 result=0\"",
             "Action: AGI after Redirect -> Failed to add AGI command to channel <channel> queue",
             "and it got a result: false",
         ]

@@ -7,17 +7,38 @@ use std::ffi::CString;
 mod answer;
 mod asyncagi_break;
 mod channel_status;
+mod control_stream_file;
 mod database_del;
 mod database_deltree;
 mod database_get;
 mod database_put;
 mod exec;
+mod get_data;
 mod get_full_variable;
+mod get_option;
 mod get_variable;
 mod hangup;
 mod noop;
+mod receive_char;
+mod receive_text;
+mod say_alpha;
+mod say_date;
+mod say_datetime;
+mod say_digits;
+mod say_number;
+mod say_phonetic;
+mod say_time;
+mod send_image;
+mod send_text;
+mod set_autohangup;
+mod set_callerid;
+mod set_context;
+mod set_extension;
+mod set_music;
+mod set_priority;
 mod set_variable;
 mod stream_file;
+mod tdd_mode;
 mod test_panic;
 mod verbose;
 mod wait_for_digit;
@@ -45,17 +66,48 @@ pub static BUILTIN: &[Command] = &[
     cmd(&["database", "get"], database_get::run, true),
     cmd(&["database", "put"], database_put::run, true),
     cmd(&["exec"], exec::run, true),
+    cmd(&["get", "data"], get_data::run, false),
     cmd(&["get", "full", "variable"], get_full_variable::run, true),
+    cmd(&["get", "option"], get_option::run, false),
     cmd(&["get", "variable"], get_variable::run, true),
     cmd(&["hangup"], hangup::run, false),
     cmd(&["noop"], noop::run, true),
+    cmd(&["receive", "char"], receive_char::run, false),
+    cmd(&["receive", "text"], receive_text::run, false),
+    cmd(&["say", "alpha"], say_alpha::run, false),
+    cmd(&["say", "digits"], say_digits::run, false),
+    cmd(&["say", "number"], say_number::run, false),
+    cmd(&["say", "phonetic"], say_phonetic::run, false),
+    cmd(&["say", "date"], say_date::run, false),
+    cmd(&["say", "time"], say_time::run, false),
+    cmd(&["say", "datetime"], say_datetime::run, false),
+    cmd(&["send", "image"], send_image::run, false),
+    cmd(&["send", "text"], send_text::run, false),
+    cmd(&["set", "autohangup"], set_autohangup::run, false),
+    cmd(&["set", "callerid"], set_callerid::run, false),
+    cmd(&["set", "context"], set_context::run, false),
+    cmd(&["set", "extension"], set_extension::run, false),
+    cmd(&["set", "music"], set_music::run, false),
+    cmd(&["set", "priority"], set_priority::run, false),
     cmd(&["set", "variable"], set_variable::run, true),
     cmd(&["stream", "file"], stream_file::run, false),
+    cmd(&["control", "stream", "file"], control_stream_file::run, false),
+    cmd(&["tdd", "mode"], tdd_mode::run, false),
     cmd(&["verbose"], verbose::run, true),
     cmd(&["wait", "for", "digit"], wait_for_digit::run, false),
     // Hidden (names starting with "_" are never listed) and only present with failpoints on.
     cmd(&["_test", "panic"], test_panic::run, true),
 ];
+
+/// The answer of the SAY commands: nothing when `res` is 1 (stock: "a new command"
+/// arrived), else `200 result=<res>`; Failure when negative.
+fn say_result(ctx: &mut Ctx, res: i32) -> Status {
+    if res == 1 {
+        return Status::Success;
+    }
+    ctx.result(res);
+    if res >= 0 { Status::Success } else { Status::Failure }
+}
 
 /// Whether a command is available: the failpoint only when failpoints are enabled.
 pub fn available(c: &Command) -> bool {

@@ -92,3 +92,15 @@ pub fn scan_long(s: &[u8]) -> Option<i64> {
 pub fn scan_int(s: &[u8]) -> Option<i32> {
     scan_long(s).map(|v| v as i32)
 }
+
+/// C's `atoi`: like `scan_int`, with 0 when there is no number.
+pub fn atoi(s: &[u8]) -> i32 {
+    scan_int(s).unwrap_or(0)
+}
+
+/// C's `strchr(set, c) != NULL` for the character `c` as C converts it (the terminating NUL
+/// always matches).
+pub fn c_strchr(set: &[u8], c: i32) -> bool {
+    let c = c as u8;
+    c == 0 || set.contains(&c)
+}

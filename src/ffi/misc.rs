@@ -75,3 +75,13 @@ pub fn manager_event(category: u32, event: &CStr, body: &[u8]) {
     // SAFETY: valid C strings; the shim passes body as a "%s" argument.
     unsafe { shim::rs_shim_manager_event(category as i32, event.as_ptr(), body.as_ptr()) }
 }
+
+/// C's `sscanf(s, "%30lf", &v) == 1` (strtod on at most the first 30 characters).
+pub fn scan_double(s: &CStr) -> Option<f64> {
+    let b = s.to_bytes();
+    let cut = cstring(&b[..b.len().min(30)]);
+    let mut end: *mut c_char = std::ptr::null_mut();
+    // SAFETY: valid C string; end points into it after the call.
+    let v = unsafe { libc::strtod(cut.as_ptr(), &mut end) };
+    (end as *const c_char != cut.as_ptr()).then_some(v)
+}

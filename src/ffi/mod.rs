@@ -26,6 +26,7 @@ pub mod db;
 pub mod entry;
 pub mod log;
 pub mod manager;
+pub mod media;
 pub mod misc;
 pub mod stream;
 pub mod thread;

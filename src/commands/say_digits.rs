@@ -1,0 +1,16 @@
+//! SAY DIGITS number escape_digits: `200 result=<0, digit pressed, -1>`.
+use super::say_result;
+use crate::engine::parse::scan_int;
+use crate::engine::{Ctx, Status};
+use std::ffi::CString;
+
+pub fn run(ctx: &mut Ctx, argv: &[CString]) -> Status {
+    if argv.len() != 4 {
+        return Status::ShowUsage;
+    }
+    if scan_int(argv[2].to_bytes()).is_none() {
+        return Status::ShowUsage;
+    }
+    let res = ctx.chan.say_digits(&argv[2], &argv[3]);
+    say_result(ctx, res)
+}
