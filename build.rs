@@ -70,6 +70,7 @@ fn main() {
         .allowlist_var("ast_null_frame")
         .allowlist_var("ast_uri_http")
         .allowlist_var("ast_say_.*")
+        .allowlist_var("COLOR_.*")
         .allowlist_var("AST_.*")
         .allowlist_var("EVENT_FLAG_.*")
         .allowlist_var("RESULT_.*")

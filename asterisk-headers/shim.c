@@ -20,12 +20,21 @@
 #include "asterisk/astobj2.h"
 #include "asterisk/utils.h"
 
+/* We provide res_agi's public API (app_stack's GOSUB registers through it): with
+ * AST_API_MODULE defined, agi.h's AST_OPTIONAL_API declarations make this object provide
+ * the functions below to other modules (Debian's Asterisk is built with OPTIONAL_API). */
+#define AST_API_MODULE
+#include "asterisk/agi.h"
+
 /* ---- implemented in Rust (src/entry.rs); each runs behind the panic guard ---- */
 extern int rs_agi_load(void);
 extern int rs_agi_unload(void);
 extern int rs_agi_app_exec(struct ast_channel *chan, const char *data);
 extern int rs_agi_manager_action(struct mansession *s, const struct message *m);
 extern char *rs_agi_cli_exec(struct ast_cli_entry *e, int cmd, struct ast_cli_args *a);
+extern char *rs_agi_cli_debug(struct ast_cli_entry *e, int cmd, struct ast_cli_args *a);
+extern char *rs_agi_cli_show(struct ast_cli_entry *e, int cmd, struct ast_cli_args *a);
+extern char *rs_agi_cli_dump_html(struct ast_cli_entry *e, int cmd, struct ast_cli_args *a);
 extern void rs_agi_datastore_destroy(void *data);
 
 /* The per-channel Async AGI queue lives in a channel datastore of this type. */
@@ -36,7 +45,90 @@ static const struct ast_datastore_info rs_agi_datastore_info = {
 
 static struct ast_cli_entry rs_cli_entries[] = {
 	AST_CLI_DEFINE(rs_agi_cli_exec, "Add AGI command to a channel in Async AGI"),
+	AST_CLI_DEFINE(rs_agi_cli_debug, "Enable/Disable AGI debugging"),
+	AST_CLI_DEFINE(rs_agi_cli_show, "List AGI commands or specific help"),
+	AST_CLI_DEFINE(rs_agi_cli_dump_html, "Dumps a list of AGI commands in HTML format"),
 };
+
+extern int rs_agi_register(struct ast_module *mod, agi_command *cmd);
+extern int rs_agi_unregister(agi_command *cmd);
+extern int rs_agi_register_multiple(struct ast_module *mod, struct agi_command *cmd, unsigned int len);
+extern int rs_agi_unregister_multiple(struct agi_command *cmd, unsigned int len);
+
+/* ---- res_agi's public API: forwards to Rust (src/registry.rs) ---- */
+int AST_OPTIONAL_API_NAME(ast_agi_register)(struct ast_module *mod, agi_command *cmd)
+{
+	return rs_agi_register(mod, cmd);
+}
+
+int AST_OPTIONAL_API_NAME(ast_agi_unregister)(agi_command *cmd)
+{
+	return rs_agi_unregister(cmd);
+}
+
+int AST_OPTIONAL_API_NAME(ast_agi_register_multiple)(struct ast_module *mod, struct agi_command *cmd, unsigned int len)
+{
+	return rs_agi_register_multiple(mod, cmd, len);
+}
+
+int AST_OPTIONAL_API_NAME(ast_agi_unregister_multiple)(struct agi_command *cmd, unsigned int len)
+{
+	return rs_agi_unregister_multiple(cmd, len);
+}
+
+/* "agi set debug": AGI traffic in the log (read by ast_agi_send and by Rust). */
+static int rs_agidebug;
+
+void rs_shim_set_agi_debug(int on)
+{
+	rs_agidebug = on;
+}
+
+int rs_shim_agi_debug(void)
+{
+	return rs_agidebug;
+}
+
+/* ast_agi_send is printf-like (C variadic): it formats here and writes the text to the
+ * command's output descriptor, which the Rust engine reads back. */
+AST_THREADSTORAGE(rs_agi_buf);
+
+int AST_OPTIONAL_API_NAME(ast_agi_send)(int fd, struct ast_channel *chan, char *fmt, ...)
+{
+	int res;
+	va_list ap;
+	struct ast_str *buf;
+
+	if (!(buf = ast_str_thread_get(&rs_agi_buf, 256))) {
+		return -1;
+	}
+	va_start(ap, fmt);
+	res = ast_str_set_va(&buf, 0, fmt, ap);
+	va_end(ap);
+	if (res == -1) {
+		ast_log(LOG_ERROR, "Out of memory\n");
+		return -1;
+	}
+	if (rs_agidebug) {
+		if (chan) {
+			ast_verbose("<%s>AGI Tx >> %s", ast_channel_name(chan), ast_str_buffer(buf));
+		} else {
+			ast_verbose("AGI Tx >> %s", ast_str_buffer(buf));
+		}
+	}
+	return ast_carefulwrite(fd, ast_str_buffer(buf), ast_str_strlen(buf), 100);
+}
+
+/* ---- module references around a foreign command ---- */
+struct ast_module *rs_shim_module_running_ref(struct ast_module *mod)
+{
+	return ast_module_running_ref(mod);
+}
+
+void rs_shim_module_unref(struct ast_module *mod)
+{
+	ast_module_unref(mod);
+}
 
 /* ---- registration ---- */
 int rs_shim_register_app(const char *name)
@@ -71,6 +163,11 @@ void rs_shim_verb(int level, const char *file, int line, const char *func, const
 	if (VERBOSITY_ATLEAST(level)) {
 		__ast_verbose(file, line, func, level, "%s", msg);
 	}
+}
+
+void rs_shim_verbose(const char *msg)
+{
+	ast_verbose("%s", msg);
 }
 
 void rs_shim_debug(int level, const char *file, int line, const char *func, const char *msg)

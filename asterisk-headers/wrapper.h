@@ -19,6 +19,7 @@
 #include "asterisk/say.h"
 #include "asterisk/image.h"
 #include "asterisk/musiconhold.h"
+#include "asterisk/term.h"
 #include "asterisk/speech.h"
 #include "asterisk/agi.h"
 #include "asterisk/optional_api.h"

@@ -1,6 +1,9 @@
 //! CLI `agi exec <channel name> <app and arguments> [id]`, with stock's texts and
 //! channel-name completion. Its result arrives as AsyncAGIExec like any other.
+use crate::engine::{self, CommandInfo};
+use crate::ffi::agi;
 use crate::ffi::channel::ChannelRef;
+use crate::ffi::misc::{term_magenta, xmldoc_printable};
 use crate::ffi::cli::{CliCall, CliOut};
 use crate::session::enqueue;
 
@@ -37,6 +40,183 @@ pub fn agi_exec(call: CliCall) -> CliOut {
                     CliOut::failure()
                 }
             }
+        }
+    }
+}
+
+/// `agi set debug [on|off]`: the AGI traffic in the log.
+pub fn agi_set_debug(call: CliCall) -> CliOut {
+    match call {
+        CliCall::Init(mut init) => {
+            init.set(
+                c"agi set debug [on|off]",
+                c"Usage: agi set debug [on|off]\n       Enables/disables dumping of AGI transactions for\n       debugging purposes.\n",
+            );
+            CliOut::none()
+        }
+        CliCall::Generate(_) => CliOut::none(),
+        CliCall::Exec(exec) => {
+            let args = exec.args();
+            if args.len() != 4 {
+                return CliOut::show_usage();
+            }
+            let a = &args[3];
+            let on = if a.len() >= 3 && a[..3].eq_ignore_ascii_case(b"off") {
+                false
+            } else if a.len() >= 2 && a[..2].eq_ignore_ascii_case(b"on") {
+                true
+            } else {
+                return CliOut::show_usage();
+            };
+            agi::set_debug(on);
+            exec.print(&format!("AGI Debugging {}abled\n", if on { "En" } else { "Dis" }));
+            CliOut::success()
+        }
+    }
+}
+
+fn starts_with_words(command: &[Vec<u8>], words: &[Vec<u8>]) -> bool {
+    words.len() <= command.len() && command.iter().zip(words).all(|(c, w)| c.eq_ignore_ascii_case(w))
+}
+
+fn help_list(exec: &crate::ffi::cli::CliExec, filter: Option<&str>) {
+    exec.print(&format!("{:>5.5} {:>30.30}   {}\n", "Dead", "Command", "Description"));
+    for c in engine::all_commands() {
+        let name = c.full_name();
+        if let Some(f) = filter {
+            if !(name.len() >= f.len() && name[..f.len()].eq_ignore_ascii_case(f)) {
+                continue;
+            }
+        }
+        let summary = c.docs.summary.as_deref().map(|s| String::from_utf8_lossy(s).into_owned()).unwrap_or_else(|| "Not available".into());
+        exec.print(&format!("{:>5.5} {:>30.30}   {}\n", if c.dead { "Yes" } else { "No" }, name, summary));
+    }
+}
+
+fn show_topic(exec: &crate::ffi::cli::CliExec, c: &CommandInfo) {
+    let field = |v: &Option<Vec<u8>>, na: &str| -> String {
+        let text = v.clone().unwrap_or_else(|| na.as_bytes().to_vec());
+        String::from_utf8_lossy(&if c.xml { xmldoc_printable(&text, true) } else { text }).into_owned()
+    };
+    let na = if c.xml { "Not available" } else { "Not Available" };
+    let (m, reset) = term_magenta();
+    let (m, reset) = (String::from_utf8_lossy(&m).into_owned(), String::from_utf8_lossy(&reset).into_owned());
+    let head = |h: &str| format!("{m}{h}{reset}");
+    exec.print(&format!(
+        "\n{m}  -= Info about AGI '{}' =- {reset}\n\n{}\n{}\n\n{}\n{}\n\n{}\n{}\n\n{}\n{}\n\n{}\n{}\n\n{}\n{}\n\n{}\n{}\n\n",
+        c.full_name(),
+        head("[Synopsis]"),
+        field(&c.docs.summary, na),
+        head("[Since]"),
+        field(&c.docs.since, na),
+        head("[Description]"),
+        field(&c.docs.usage, na),
+        head("[Syntax]"),
+        field(&c.docs.syntax, na),
+        head("[Arguments]"),
+        field(&c.docs.arguments, na),
+        head("[Runs Dead]"),
+        if c.dead { "Yes" } else { "No" },
+        head("[See Also]"),
+        field(&c.docs.seealso, na),
+    ));
+}
+
+/// `agi show commands [topic <command>]`: the list, or one command's documentation.
+pub fn agi_show_commands(call: CliCall) -> CliOut {
+    match call {
+        CliCall::Init(mut init) => {
+            init.set(
+                c"agi show commands [topic]",
+                c"Usage: agi show commands [topic] <topic>\n       When called with a topic as an argument, displays usage\n       information on the given command.  If called without a\n       topic, it provides a list of AGI commands.\n",
+            );
+            CliOut::none()
+        }
+        CliCall::Generate(_) => CliOut::none(),
+        CliCall::Exec(exec) => {
+            let args = exec.args();
+            if args.len() < 3 || (args.len() >= 4 && !args[3].eq_ignore_ascii_case(b"topic")) {
+                return CliOut::show_usage();
+            }
+            if args.len() <= 3 {
+                help_list(&exec, None);
+                return CliOut::success();
+            }
+            let topic = &args[4..];
+            let all = engine::all_commands();
+            let joined = String::from_utf8_lossy(&topic.join(&b' ')).into_owned();
+            if let Some(c) = all.iter().find(|c| c.words.len() == topic.len() && starts_with_words(&c.words, topic)) {
+                show_topic(&exec, c);
+            } else if all.iter().any(|c| starts_with_words(&c.words, topic)) {
+                help_list(&exec, Some(&joined));
+            } else {
+                exec.print(&format!("No such command '{joined}'.\n"));
+            }
+            CliOut::success()
+        }
+    }
+}
+
+fn html_escaped(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    for &b in text {
+        match b {
+            b'<' => out.extend_from_slice(b"&lt;"),
+            b'>' => out.extend_from_slice(b"&gt;"),
+            b'&' => out.extend_from_slice(b"&amp;"),
+            b'"' => out.extend_from_slice(b"&quot;"),
+            _ => out.push(b),
+        }
+    }
+    out
+}
+
+fn html_dump() -> Vec<u8> {
+    let mut out = b"<HTML>\n<HEAD>\n<TITLE>AGI Commands</TITLE>\n</HEAD>\n<BODY>\n<CENTER><B><H1>AGI Commands</H1></B></CENTER>\n\n<TABLE BORDER=\"0\" CELLSPACING=\"10\">\n".to_vec();
+    for c in engine::all_commands() {
+        out.extend_from_slice(b"<TR><TD><TABLE BORDER=\"1\" CELLPADDING=\"5\" WIDTH=\"100%\">\n");
+        out.extend_from_slice(format!("<TR><TH ALIGN=\"CENTER\"><B>{} - ", c.full_name()).as_bytes());
+        out.extend_from_slice(c.docs.summary.as_deref().unwrap_or(b"(null)"));
+        out.extend_from_slice(b"</B></TH></TR>\n");
+        let usage = c.docs.usage.clone().unwrap_or_default();
+        let usage = if c.xml { xmldoc_printable(&usage, false) } else { usage };
+        let mut lines = usage.split(|&b| b == b'\n');
+        out.extend_from_slice(b"<TR><TD ALIGN=\"CENTER\">");
+        out.extend_from_slice(&html_escaped(lines.next().unwrap_or(b"")));
+        out.extend_from_slice(b"</TD></TR>\n<TR><TD ALIGN=\"CENTER\">\n");
+        for line in lines {
+            out.extend_from_slice(&html_escaped(line));
+            out.extend_from_slice(b"<BR>\n");
+        }
+        out.extend_from_slice(b"</TD></TR>\n</TABLE></TD></TR>\n\n");
+    }
+    out.extend_from_slice(b"</TABLE>\n</BODY>\n</HTML>\n");
+    out
+}
+
+/// `agi dump html <filename>`: the command list as an HTML page.
+pub fn agi_dump_html(call: CliCall) -> CliOut {
+    match call {
+        CliCall::Init(mut init) => {
+            init.set(
+                c"agi dump html",
+                c"Usage: agi dump html <filename>\n       Dumps the AGI command list in HTML format to the given\n       file.\n",
+            );
+            CliOut::none()
+        }
+        CliCall::Generate(_) => CliOut::none(),
+        CliCall::Exec(exec) => {
+            let args = exec.args();
+            if args.len() != 4 {
+                return CliOut::show_usage();
+            }
+            let file = String::from_utf8_lossy(&args[3]).into_owned();
+            if std::fs::write(&file, html_dump()).is_err() {
+                exec.print(&format!("Could not create file '{file}'\n"));
+                return CliOut::show_usage();
+            }
+            exec.print(&format!("AGI HTML commands dumped to: {file}\n"));
+            CliOut::success()
         }
     }
 }

@@ -18,5 +18,6 @@ pub mod events;
 pub mod guard;
 pub mod manager;
 pub mod module;
+pub mod registry;
 pub mod relay;
 pub mod session;

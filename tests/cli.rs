@@ -58,3 +58,69 @@ fn agi_exec_completes_channel_names() {
     let out = ast.cli("_command matchesarray \"agi exec Zzz\" \"Zzz\"");
     assert!(!out.contains(&p.channel), "{out:?}");
 }
+
+fn show_rows(out: &str) -> Vec<(String, String, String)> {
+    out.lines()
+        .skip(1)
+        .filter(|l| l.len() > 36)
+        .map(|l| (l[..5].trim().to_string(), l[6..36].trim().to_string(), l[39..].to_string()))
+        .collect()
+}
+
+#[test]
+fn agi_show_commands_and_topics_match_stock() {
+    let stock = Asterisk::start(Flavour::Stock);
+    let ours = Asterisk::start(Flavour::Ours);
+    let (s, o) = (stock.cli("agi show commands"), ours.cli("agi show commands"));
+    assert_eq!(s.lines().next(), o.lines().next(), "header");
+    let (srows, orows) = (show_rows(&s), show_rows(&o));
+    assert!(orows.len() >= 38, "{o}");
+    // Every command we list is listed by stock the same way, in the same order.
+    let stock_filtered: Vec<_> = srows.iter().filter(|r| orows.iter().any(|x| x.1 == r.1)).cloned().collect();
+    assert_eq!(orows, stock_filtered);
+    for topic in ["noop", "get full variable", "gosub", "say datetime"] {
+        assert_eq!(ours.cli(&format!("agi show commands topic {topic}")), stock.cli(&format!("agi show commands topic {topic}")), "{topic}");
+    }
+    assert_eq!(ours.cli("agi show commands topic nosuch"), "No such command 'nosuch'.\n");
+    assert_eq!(ours.cli("agi show commands topic nosuch"), stock.cli("agi show commands topic nosuch"));
+    // A prefix lists the matching commands.
+    let (sp, op) = (show_rows(&stock.cli("agi show commands topic database")), show_rows(&ours.cli("agi show commands topic database")));
+    assert_eq!(op, sp);
+    assert_eq!(ours.cli("agi show commands bogus"), stock.cli("agi show commands bogus"), "usage");
+}
+
+#[test]
+fn agi_set_debug_logs_the_traffic() {
+    let ast = Asterisk::start(Flavour::Ours);
+    assert_eq!(ast.cli("agi set debug on"), "AGI Debugging Enabled\n");
+    let ami = ast.ami();
+    let p = park(&ami, "park", "");
+    assert_eq!(agi_result(&ami, &p, "NOOP"), "200 result=0\n");
+    ast.wait_log(&format!("<{}>AGI Tx >> 200 result=0", p.channel));
+    assert_eq!(ast.cli("agi set debug off"), "AGI Debugging Disabled\n");
+    assert!(ast.cli("agi set debug maybe").starts_with("Usage: agi set debug [on|off]"));
+}
+
+fn html_dump(ast: &Asterisk) -> String {
+    let path = format!("/srv/res_agi_rs/{}/agi.html", ast.name);
+    assert_eq!(ast.cli(&format!("agi dump html {path}")), format!("AGI HTML commands dumped to: {path}\n"));
+    std::fs::read_to_string(ast.instance_dir().join("agi.html")).unwrap()
+}
+
+#[test]
+fn agi_dump_html_writes_the_command_list_as_stock() {
+    let ours_ast = Asterisk::start(Flavour::Ours);
+    let stock_ast = Asterisk::start(Flavour::Stock);
+    let (ours, stock) = (html_dump(&ours_ast), html_dump(&stock_ast));
+    assert!(ours.starts_with("<HTML>\n<HEAD>\n<TITLE>AGI Commands</TITLE>"), "{ours}");
+    assert!(ours.ends_with("</TABLE>\n</BODY>\n</HTML>\n"), "{ours}");
+    // Each command's block is the very block stock writes for it.
+    let blocks: Vec<&str> = ours.split("<TR><TD><TABLE").skip(1).collect();
+    assert!(blocks.len() >= 38, "{}", blocks.len());
+    for b in &blocks {
+        let block = b.split("</TABLE></TD></TR>").next().unwrap();
+        assert!(stock.contains(block), "block differs from stock:\n{block}");
+    }
+    assert!(ours.contains("<B>gosub - Cause the channel to execute the specified dialplan subroutine."));
+    assert!(ours_ast.cli("agi dump html /nonexistent/dir/x.html").starts_with("Could not create file '/nonexistent/dir/x.html'"));
+}

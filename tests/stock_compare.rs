@@ -106,6 +106,12 @@ const COMMANDS: &[&str] = &[
     "CONTROL STREAM FILE beep \"\"",
     "GET VARIABLE CPLAYBACKSTATUS",
     "GET VARIABLE CPLAYBACKOFFSET",
+    // GOSUB comes from app_stack, registered through ast_agi_register.
+    "GOSUB subs greet 1 hello",
+    "GET VARIABLE GOSUBRAN",
+    "GET VARIABLE GOSUB_RETVAL",
+    // (GOSUB to a missing label fails, so stock leaves Async AGI: see tests/public_api.rs.)
+    "GOSUB",
     "asyncagi break",
 ];
 

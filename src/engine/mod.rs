@@ -7,7 +7,9 @@ use crate::commands::{self, Command};
 use crate::events::Emitter;
 use crate::ffi::channel::Chan;
 use crate::ffi::cstring;
-use crate::ffi::misc;
+use crate::ffi::agi::OutputPipe;
+use crate::ffi::misc::{self, Docs};
+use crate::registry;
 use std::ffi::CString;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
@@ -64,8 +66,8 @@ pub struct Outcome {
     pub status: Status,
 }
 
-/// The usage texts of the builtin commands, from the documentation Asterisk ships.
-static USAGE: OnceLock<Vec<Option<Vec<u8>>>> = OnceLock::new();
+/// The documentation of the builtin commands, from the XML documentation Asterisk ships.
+static DOCS: OnceLock<Vec<Docs>> = OnceLock::new();
 
 static FAILPOINTS: AtomicBool = AtomicBool::new(false);
 
@@ -82,21 +84,56 @@ pub fn load_failpoints() {
 /// The answer of a command whose handler panicked (the panic is logged by the guard).
 pub const PANIC_RESULT: &str = "500 Internal error in res_agi_rs: the command failed (see the Asterisk log)\n";
 
-/// Reads every builtin command's usage from Asterisk's XML documentation (once).
+/// Reads every builtin command's documentation from Asterisk's XML docs (once).
 pub fn load_docs() {
-    USAGE.get_or_init(|| {
+    DOCS.get_or_init(|| {
         commands::BUILTIN
             .iter()
             .map(|c| {
                 // Hidden commands ("_…") have no documentation to look up.
-                (!c.words[0].starts_with('_')).then(|| misc::xmldoc_description(c"agi", &cstring(c.words.join(" ")))).flatten()
+                if c.words[0].starts_with('_') { Docs::default() } else { misc::xmldoc(c"agi", &cstring(c.words.join(" "))) }
             })
             .collect()
     });
 }
 
 fn usage_of(index: usize) -> Option<&'static [u8]> {
-    USAGE.get().and_then(|u| u.get(index)).and_then(|u| u.as_deref())
+    DOCS.get().and_then(|d| d.get(index)).and_then(|d| d.usage.as_deref()).filter(|u| !u.is_empty())
+}
+
+/// A command as `agi show commands` and `agi dump html` list it.
+pub struct CommandInfo {
+    pub words: Vec<Vec<u8>>,
+    pub dead: bool,
+    pub docs: Docs,
+    /// The docs are XML documentation (printed through ast_xmldoc_printable).
+    pub xml: bool,
+}
+
+impl CommandInfo {
+    pub fn full_name(&self) -> String {
+        String::from_utf8_lossy(&self.words.join(&b' ')).into_owned()
+    }
+}
+
+/// Every command in registration order (builtins, then other modules'), hidden ones left out.
+pub fn all_commands() -> Vec<CommandInfo> {
+    let docs = DOCS.get();
+    let mut out: Vec<CommandInfo> = commands::BUILTIN
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| !c.words[0].starts_with('_'))
+        .map(|(i, c)| CommandInfo {
+            words: c.words.iter().map(|w| w.as_bytes().to_vec()).collect(),
+            dead: c.dead,
+            docs: docs.and_then(|d| d.get(i)).cloned().unwrap_or_default(),
+            xml: true,
+        })
+        .collect();
+    out.extend(registry::all().into_iter().filter(|f| f.words().first().is_some_and(|w| !w.starts_with(b"_"))).map(|f| {
+        CommandInfo { words: f.words(), dead: f.dead(), docs: f.docs(), xml: f.xml_docs() }
+    }));
+    out
 }
 
 /// stock find_command(argv, 0): the first command whose words all match the first words of
@@ -109,28 +146,60 @@ pub fn find(argv: &[Vec<u8>]) -> Option<(usize, &'static Command)> {
     })
 }
 
+/// What a session keeps between commands: the pipe foreign commands write their answer
+/// to, made the first time one runs.
+#[derive(Default)]
+pub struct SessionIo {
+    pipe: Option<OutputPipe>,
+}
+
 /// Runs one command line on the channel (in the channel's own thread).
-pub fn run(chan: &Chan, events: &mut Emitter, line: &[u8]) -> Outcome {
+pub fn run(chan: &Chan, events: &mut Emitter, io: &mut SessionIo, line: &[u8]) -> Outcome {
     let command_id = misc::random();
     events.exec_start(command_id, line);
     let words = parse::parse_args(line);
-    let Some((index, command)) = find(&words) else {
+    let unknown = |events: &mut Emitter| {
         let res = "Invalid or unknown command";
         events.exec_end(command_id, line, 510, res);
-        return Outcome { text: format!("510 {res}\n").into_bytes(), status: Status::Success };
+        Outcome { text: format!("510 {res}\n").into_bytes(), status: Status::Success }
     };
+    let builtin = find(&words);
+    let foreign = if builtin.is_none() { registry::find(&words) } else { None };
+    if builtin.is_none() && foreign.is_none() {
+        return unknown(events);
+    }
     let argv: Vec<CString> = words.into_iter().map(cstring).collect();
     let mut ctx = Ctx::new(chan);
     // A panicking command is caught here: it ends with an explicit error result and the
     // session (and Asterisk) go on.
     let what = format!("AGI command '{}'", String::from_utf8_lossy(line));
-    let Some(status) = crate::guard::guard(&what, None, || Some((command.handler)(&mut ctx, &argv))) else {
+    let (status, usage) = if let Some((index, command)) = builtin {
+        let status = crate::guard::guard(&what, None, || Some((command.handler)(&mut ctx, &argv)));
+        (status, usage_of(index).map(<[u8]>::to_vec))
+    } else {
+        let foreign = foreign.expect("checked above");
+        if io.pipe.is_none() {
+            io.pipe = OutputPipe::new();
+        }
+        let Some(pipe) = io.pipe.as_ref() else {
+            crate::ast_log!(Error, "Failed to create Async AGI pipe on channel {}", chan.name());
+            return unknown(events);
+        };
+        let ran = crate::guard::guard(&what, None, || Some(foreign.run(chan, &argv, pipe)));
+        ctx.reply(pipe.drain());
+        match ran {
+            Some(None) => return unknown(events),
+            Some(Some(code)) => (Some(Status::from_code(code)), foreign.usage()),
+            None => (None, None),
+        }
+    };
+    let Some(status) = status else {
         events.exec_end(command_id, line, -1, "Failure");
         return Outcome { text: PANIC_RESULT.as_bytes().to_vec(), status: Status::Failure };
     };
     let (code, res) = match status {
         Status::ShowUsage => {
-            match usage_of(index) {
+            match usage {
                 None => ctx.reply("520 Invalid command syntax.  Proper usage not available.\n"),
                 Some(usage) => {
                     ctx.reply("520-Invalid command syntax.  Proper usage follows:\n");

@@ -68,16 +68,41 @@ pub extern "C" fn rs_agi_manager_action(s: *mut sys::mansession, m: *const sys::
     })
 }
 
-#[no_mangle]
-pub extern "C" fn rs_agi_cli_exec(e: *mut sys::ast_cli_entry, cmd: c_int, a: *const sys::ast_cli_args) -> *mut c_char {
+fn cli_entry(
+    what: &str,
+    e: *mut sys::ast_cli_entry,
+    cmd: c_int,
+    a: *const sys::ast_cli_args,
+    body: fn(cli::CliCall) -> cli::CliOut,
+) -> *mut c_char {
     let _inside = Inside::enter();
-    guard("CLI agi exec", std::ptr::null_mut(), || {
+    guard(what, std::ptr::null_mut(), || {
         // SAFETY: these are the live arguments of this CLI callback.
         match unsafe { cli::call(e, cmd, a) } {
-            Some(call) => crate::cli::agi_exec(call).into_raw(),
+            Some(call) => body(call).into_raw(),
             None => std::ptr::null_mut(),
         }
     })
+}
+
+#[no_mangle]
+pub extern "C" fn rs_agi_cli_exec(e: *mut sys::ast_cli_entry, cmd: c_int, a: *const sys::ast_cli_args) -> *mut c_char {
+    cli_entry("CLI agi exec", e, cmd, a, crate::cli::agi_exec)
+}
+
+#[no_mangle]
+pub extern "C" fn rs_agi_cli_debug(e: *mut sys::ast_cli_entry, cmd: c_int, a: *const sys::ast_cli_args) -> *mut c_char {
+    cli_entry("CLI agi set debug", e, cmd, a, crate::cli::agi_set_debug)
+}
+
+#[no_mangle]
+pub extern "C" fn rs_agi_cli_show(e: *mut sys::ast_cli_entry, cmd: c_int, a: *const sys::ast_cli_args) -> *mut c_char {
+    cli_entry("CLI agi show commands", e, cmd, a, crate::cli::agi_show_commands)
+}
+
+#[no_mangle]
+pub extern "C" fn rs_agi_cli_dump_html(e: *mut sys::ast_cli_entry, cmd: c_int, a: *const sys::ast_cli_args) -> *mut c_char {
+    cli_entry("CLI agi dump html", e, cmd, a, crate::cli::agi_dump_html)
 }
 
 #[no_mangle]
@@ -96,4 +121,57 @@ pub(crate) extern "C" fn rs_agi_thread_main(arg: *mut c_void) -> *mut c_void {
     let body = unsafe { Box::from_raw(arg.cast::<Box<dyn FnOnce() + Send>>()) };
     guard("module thread", (), move || body());
     std::ptr::null_mut()
+}
+
+/// `ast_agi_register` (through the shim): 1 when registered, 0 when the command exists.
+#[no_mangle]
+pub extern "C" fn rs_agi_register(module: *mut sys::ast_module, cmd: *mut sys::agi_command) -> c_int {
+    let _inside = Inside::enter();
+    guard("ast_agi_register", 0, || {
+        // SAFETY: the caller passes a descriptor that stays valid until it unregisters it.
+        match unsafe { super::agi::ForeignCommand::from_raw(cmd) } {
+            Some(c) => crate::registry::register(c, module),
+            None => 0,
+        }
+    })
+}
+
+/// `ast_agi_unregister`: 1 when it was registered, 0 otherwise.
+#[no_mangle]
+pub extern "C" fn rs_agi_unregister(cmd: *mut sys::agi_command) -> c_int {
+    let _inside = Inside::enter();
+    guard("ast_agi_unregister", 0, || {
+        // SAFETY: as in rs_agi_register.
+        match unsafe { super::agi::ForeignCommand::from_raw(cmd) } {
+            Some(c) => crate::registry::unregister(c),
+            None => 0,
+        }
+    })
+}
+
+/// `ast_agi_register_multiple`: 0, or -1 after undoing the ones registered.
+#[no_mangle]
+pub extern "C" fn rs_agi_register_multiple(module: *mut sys::ast_module, cmd: *mut sys::agi_command, len: u32) -> c_int {
+    let mut done = 0usize;
+    for i in 0..len as usize {
+        // SAFETY: cmd points to an array of `len` descriptors.
+        if rs_agi_register(module, unsafe { cmd.add(i) }) == 1 {
+            done += 1;
+            continue;
+        }
+        while done > 0 {
+            // SAFETY: as above, an element registered just before.
+            rs_agi_unregister(unsafe { cmd.add(done - 1) });
+            done -= 1;
+        }
+        return -1;
+    }
+    0
+}
+
+/// `ast_agi_unregister_multiple`: the OR of each unregistration's result, as stock.
+#[no_mangle]
+pub extern "C" fn rs_agi_unregister_multiple(cmd: *mut sys::agi_command, len: u32) -> c_int {
+    // SAFETY: cmd points to an array of `len` descriptors.
+    (0..len as usize).fold(0, |res, i| res | rs_agi_unregister(unsafe { cmd.add(i) }))
 }

@@ -41,6 +41,13 @@ pub fn debug_enabled(level: i32) -> bool {
     unsafe { shim::rs_shim_debug_enabled(level) != 0 }
 }
 
+/// `ast_verbose("%s", msg)`: shown whatever the verbosity (AGI debug traffic).
+pub fn verbose(msg: &[u8]) {
+    let msg = cstring(msg);
+    // SAFETY: valid C string; the shim passes it as a "%s" argument.
+    unsafe { shim::rs_shim_verbose(msg.as_ptr()) }
+}
+
 /// `ast_debug(level, "%s", msg)`, with the caller's file and line.
 #[track_caller]
 pub fn debug(level: i32, msg: &str) {

@@ -85,3 +85,45 @@ pub fn scan_double(s: &CStr) -> Option<f64> {
     let v = unsafe { libc::strtod(cut.as_ptr(), &mut end) };
     (end as *const c_char != cut.as_ptr()).then_some(v)
 }
+
+/// The documentation Asterisk ships for one item (all None when it has none).
+#[derive(Clone, Default)]
+pub struct Docs {
+    pub summary: Option<Vec<u8>>,
+    pub since: Option<Vec<u8>>,
+    pub usage: Option<Vec<u8>>,
+    pub syntax: Option<Vec<u8>>,
+    pub arguments: Option<Vec<u8>>,
+    pub seealso: Option<Vec<u8>>,
+}
+
+/// Builds `kind`'s item `name` documentation as res_agi does at registration.
+pub fn xmldoc(kind: &CStr, name: &CStr) -> Docs {
+    let k = kind.as_ptr();
+    let n = name.as_ptr();
+    let none = std::ptr::null();
+    // SAFETY: valid C strings; each result is ast_malloc'ed for us to free.
+    unsafe {
+        Docs {
+            summary: take_malloced(sys::ast_xmldoc_build_synopsis(k, n, none)),
+            since: take_malloced(sys::ast_xmldoc_build_since(k, n, none)),
+            usage: take_malloced(sys::ast_xmldoc_build_description(k, n, none)),
+            syntax: take_malloced(sys::ast_xmldoc_build_syntax(k, n, none)),
+            arguments: take_malloced(sys::ast_xmldoc_build_arguments(k, n, none)),
+            seealso: take_malloced(sys::ast_xmldoc_build_seealso(k, n, none)),
+        }
+    }
+}
+
+/// `ast_xmldoc_printable`: XML-doc text made readable (with terminal colors if asked).
+pub fn xmldoc_printable(text: &[u8], colors: bool) -> Vec<u8> {
+    let t = cstring(text);
+    // SAFETY: valid C string; the result is ast_malloc'ed for us to free.
+    take_malloced(unsafe { sys::ast_xmldoc_printable(t.as_ptr(), colors as i32) }).unwrap_or_default()
+}
+
+/// The terminal escape that starts magenta text (empty when colors are off), and the reset.
+pub fn term_magenta() -> (Vec<u8>, Vec<u8>) {
+    // SAFETY: both return static or thread-local strings, copied at once.
+    unsafe { (super::bytes(sys::ast_term_color(sys::COLOR_MAGENTA as i32, 0)), super::bytes(sys::ast_term_reset())) }
+}

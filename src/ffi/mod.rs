@@ -20,6 +20,7 @@ pub mod sys {
 
 mod shim;
 
+pub mod agi;
 pub mod channel;
 pub mod cli;
 pub mod db;

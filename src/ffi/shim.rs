@@ -10,6 +10,7 @@ unsafe extern "C" {
     pub fn rs_shim_log(level: c_int, file: *const c_char, line: c_int, func: *const c_char, msg: *const c_char);
     pub fn rs_shim_verb(level: c_int, file: *const c_char, line: c_int, func: *const c_char, msg: *const c_char);
     pub fn rs_shim_debug(level: c_int, file: *const c_char, line: c_int, func: *const c_char, msg: *const c_char);
+    pub fn rs_shim_verbose(msg: *const c_char);
     pub fn rs_shim_debug_enabled(level: c_int) -> c_int;
     pub fn rs_shim_manager_event(category: c_int, event: *const c_char, body: *const c_char);
     pub fn rs_shim_cli_print(fd: c_int, text: *const c_char);
@@ -25,5 +26,9 @@ unsafe extern "C" {
     pub fn rs_shim_str_buffer(s: *const ast_str) -> *const c_char;
     pub fn rs_shim_str_strlen(s: *const ast_str) -> usize;
     pub fn rs_shim_free(p: *mut c_void);
+    pub fn rs_shim_set_agi_debug(on: c_int);
+    pub fn rs_shim_agi_debug() -> c_int;
+    pub fn rs_shim_module_running_ref(module: *mut ast_module) -> *mut ast_module;
+    pub fn rs_shim_module_unref(module: *mut ast_module);
     pub fn rs_shim_thread_start(thread: *mut libc::pthread_t, start: extern "C" fn(*mut c_void) -> *mut c_void, arg: *mut c_void) -> c_int;
 }
