@@ -19,6 +19,7 @@
 #include "asterisk/strings.h"
 #include "asterisk/astobj2.h"
 #include "asterisk/utils.h"
+#include "asterisk/options.h"
 
 /* We provide res_agi's public API (app_stack's GOSUB registers through it): with
  * AST_API_MODULE defined, agi.h's AST_OPTIONAL_API declarations make this object provide
@@ -238,6 +239,16 @@ void rs_shim_channel_unref(struct ast_channel *chan)
 void rs_shim_ao2_cleanup(void *obj)
 {
 	ao2_cleanup(obj);
+}
+
+void *rs_shim_ao2_bump(void *obj)
+{
+	return ao2_bump(obj);
+}
+
+int rs_shim_opt_transmit_silence(void)
+{
+	return ast_opt_transmit_silence;
 }
 
 void rs_shim_frfree(struct ast_frame *f)

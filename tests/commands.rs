@@ -156,3 +156,19 @@ fn stream_file_and_wait_for_digit_with_dtmf() {
     assert!(r.starts_with("200 result=50 endpos="), "{r}");
     assert_eq!(agi_result(&ami, &p, "GET VARIABLE PLAYBACKSTATUS"), "200 result=1 (FAILED)\n", "stock: any non-zero result");
 }
+
+#[test]
+fn record_file_stops_on_an_escape_digit() {
+    let ast = Asterisk::start(Flavour::Ours);
+    let ami = ast.ami();
+    let p = park(&ami, "park", "");
+    ami.action(&[("Action", "AGI"), ("Channel", &p.channel), ("Command", "RECORD FILE /tmp/agi-rec-dtmf wav \"#*\" 10000"), ("CommandID", "rec")]);
+    ami.wait_event(TIMEOUT, |m| m.is_event("AGIExecStart") && m.get("Command").is_some_and(|c| c.starts_with("RECORD FILE")));
+    std::thread::sleep(Duration::from_millis(200));
+    ami.action(&[("Action", "PlayDTMF"), ("Channel", &first_half(&p)), ("Digit", "#")]);
+    let m = ami.wait_event(TIMEOUT, |m| m.is_event("AsyncAGIExec") && m.get("CommandId") == Some("rec"));
+    let r = decode(m.get("Result").unwrap());
+    assert!(r.starts_with("200 result=35 (dtmf) endpos="), "{r}");
+    assert!(common::sandbox_root().join("tmp/agi-rec-dtmf.wav").exists(), "the file was written");
+    assert_eq!(agi_result(&ami, &p, "RECORD FILE /nonexistent-dir/x wav \"#\" 100"), "200 result=-1 (writefile)\n");
+}

@@ -21,6 +21,7 @@ mod hangup;
 mod noop;
 mod receive_char;
 mod receive_text;
+mod record_file;
 mod say_alpha;
 mod say_date;
 mod say_datetime;
@@ -74,6 +75,7 @@ pub static BUILTIN: &[Command] = &[
     cmd(&["noop"], noop::run, true),
     cmd(&["receive", "char"], receive_char::run, false),
     cmd(&["receive", "text"], receive_text::run, false),
+    cmd(&["record", "file"], record_file::run, false),
     cmd(&["say", "alpha"], say_alpha::run, false),
     cmd(&["say", "digits"], say_digits::run, false),
     cmd(&["say", "number"], say_number::run, false),

@@ -29,6 +29,7 @@ pub mod log;
 pub mod manager;
 pub mod media;
 pub mod misc;
+pub mod record;
 pub mod stream;
 pub mod thread;
 
