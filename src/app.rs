@@ -26,20 +26,6 @@ pub fn active_sessions() -> usize {
     ACTIVE.load(Ordering::SeqCst)
 }
 
-struct ActiveGuard;
-
-impl ActiveGuard {
-    fn enter() -> ActiveGuard {
-        ACTIVE.fetch_add(1, Ordering::SeqCst);
-        ActiveGuard
-    }
-}
-
-impl Drop for ActiveGuard {
-    fn drop(&mut self) {
-        ACTIVE.fetch_sub(1, Ordering::SeqCst);
-    }
-}
 
 /// How an Async AGI session ended (stock's agi_result).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,7 +71,7 @@ fn run_async(chan: &Chan, args: &[Vec<u8>]) -> Ended {
         crate::ast_log!(Error, "Failed to start Async AGI on channel {}: it is already in Async AGI", chan.name());
         return Ended::Failure;
     }
-    let _active = ActiveGuard::enter();
+    let _active = crate::guard::Counted::enter(&ACTIVE);
 
     // Environment and AsyncAGIStart are made on the relay thread (see crate::relay).
     let sendable = SendableChannel::new(chan);

@@ -4,82 +4,100 @@ use crate::engine::{self, CommandInfo};
 use crate::ffi::agi;
 use crate::ffi::channel::ChannelRef;
 use crate::ffi::misc::{term_magenta, xmldoc_printable};
-use crate::ffi::cli::{CliCall, CliOut};
+use crate::ffi::cli::{CliCall, CliExec, CliGenerate, CliOut};
+use std::ffi::CStr;
 use crate::session::enqueue;
 
-pub fn agi_exec(call: CliCall) -> CliOut {
+/// One CLI command: its words and usage (as stock's), its completion, and its body.
+struct CliCommand {
+    command: &'static CStr,
+    usage: &'static CStr,
+    complete: fn(&CliGenerate) -> CliOut,
+    exec: fn(&CliExec) -> CliOut,
+}
+
+fn no_completion(_: &CliGenerate) -> CliOut {
+    CliOut::none()
+}
+
+fn dispatch(def: &CliCommand, call: CliCall) -> CliOut {
     match call {
         CliCall::Init(mut init) => {
-            init.set(
-                c"agi exec",
-                c"Usage: agi exec <channel name> <app and arguments> [id]\n       Add AGI command to the execute queue of the specified channel in Async AGI\n",
-            );
+            init.set(def.command, def.usage);
             CliOut::none()
         }
-        CliCall::Generate(gen) => {
-            if gen.pos() == 2 {
-                gen.complete_channels(2)
-            } else {
-                CliOut::none()
-            }
-        }
-        CliCall::Exec(exec) => {
-            let args = exec.args();
-            if args.len() < 4 {
-                return CliOut::show_usage();
-            }
-            let Some(chan) = ChannelRef::by_name(&args[2]) else {
-                exec.print(&format!("Channel {} does not exist.\n", String::from_utf8_lossy(&args[2])));
-                return CliOut::failure();
-            };
-            let id = args.get(4).cloned().unwrap_or_default();
-            match enqueue(&chan, args[3].clone(), id) {
-                Ok(()) => CliOut::success(),
-                Err(_) => {
-                    exec.print(&format!("Failed to add AGI command to queue of channel {}\n", chan.name()));
-                    CliOut::failure()
-                }
-            }
+        CliCall::Generate(gen) => (def.complete)(&gen),
+        CliCall::Exec(exec) => (def.exec)(&exec),
+    }
+}
+
+pub fn agi_exec(call: CliCall) -> CliOut {
+    dispatch(
+        &CliCommand {
+            command: c"agi exec",
+            usage: c"Usage: agi exec <channel name> <app and arguments> [id]\n       Add AGI command to the execute queue of the specified channel in Async AGI\n",
+            complete: |gen| if gen.pos() == 2 { gen.complete_channels(2) } else { CliOut::none() },
+            exec: agi_exec_run,
+        },
+        call,
+    )
+}
+
+fn agi_exec_run(exec: &CliExec) -> CliOut {
+    let args = exec.args();
+    if args.len() < 4 {
+        return CliOut::show_usage();
+    }
+    let Some(chan) = ChannelRef::by_name(&args[2]) else {
+        exec.print(&format!("Channel {} does not exist.\n", String::from_utf8_lossy(&args[2])));
+        return CliOut::failure();
+    };
+    let id = args.get(4).cloned().unwrap_or_default();
+    match enqueue(&chan, args[3].clone(), id) {
+        Ok(()) => CliOut::success(),
+        Err(_) => {
+            exec.print(&format!("Failed to add AGI command to queue of channel {}\n", chan.name()));
+            CliOut::failure()
         }
     }
 }
 
 /// `agi set debug [on|off]`: the AGI traffic in the log.
 pub fn agi_set_debug(call: CliCall) -> CliOut {
-    match call {
-        CliCall::Init(mut init) => {
-            init.set(
-                c"agi set debug [on|off]",
-                c"Usage: agi set debug [on|off]\n       Enables/disables dumping of AGI transactions for\n       debugging purposes.\n",
-            );
-            CliOut::none()
-        }
-        CliCall::Generate(_) => CliOut::none(),
-        CliCall::Exec(exec) => {
-            let args = exec.args();
-            if args.len() != 4 {
-                return CliOut::show_usage();
-            }
-            let a = &args[3];
-            let on = if a.len() >= 3 && a[..3].eq_ignore_ascii_case(b"off") {
-                false
-            } else if a.len() >= 2 && a[..2].eq_ignore_ascii_case(b"on") {
-                true
-            } else {
-                return CliOut::show_usage();
-            };
-            agi::set_debug(on);
-            exec.print(&format!("AGI Debugging {}abled\n", if on { "En" } else { "Dis" }));
-            CliOut::success()
-        }
+    dispatch(
+        &CliCommand {
+            command: c"agi set debug [on|off]",
+            usage: c"Usage: agi set debug [on|off]\n       Enables/disables dumping of AGI transactions for\n       debugging purposes.\n",
+            complete: no_completion,
+            exec: agi_set_debug_run,
+        },
+        call,
+    )
+}
+
+fn agi_set_debug_run(exec: &CliExec) -> CliOut {
+    let args = exec.args();
+    if args.len() != 4 {
+        return CliOut::show_usage();
     }
+    let a = &args[3];
+    let on = if a.len() >= 3 && a[..3].eq_ignore_ascii_case(b"off") {
+        false
+    } else if a.len() >= 2 && a[..2].eq_ignore_ascii_case(b"on") {
+        true
+    } else {
+        return CliOut::show_usage();
+    };
+    agi::set_debug(on);
+    exec.print(&format!("AGI Debugging {}abled\n", if on { "En" } else { "Dis" }));
+    CliOut::success()
 }
 
 fn starts_with_words(command: &[Vec<u8>], words: &[Vec<u8>]) -> bool {
     words.len() <= command.len() && command.iter().zip(words).all(|(c, w)| c.eq_ignore_ascii_case(w))
 }
 
-fn help_list(exec: &crate::ffi::cli::CliExec, filter: Option<&str>) {
+fn help_list(exec: &CliExec, filter: Option<&str>) {
     exec.print(&format!("{:>5.5} {:>30.30}   {}\n", "Dead", "Command", "Description"));
     for c in engine::all_commands() {
         let name = c.full_name();
@@ -93,7 +111,7 @@ fn help_list(exec: &crate::ffi::cli::CliExec, filter: Option<&str>) {
     }
 }
 
-fn show_topic(exec: &crate::ffi::cli::CliExec, c: &CommandInfo) {
+fn show_topic(exec: &CliExec, c: &CommandInfo) {
     let field = |v: &Option<Vec<u8>>, na: &str| -> String {
         let text = v.clone().unwrap_or_else(|| na.as_bytes().to_vec());
         String::from_utf8_lossy(&if c.xml { xmldoc_printable(&text, true) } else { text }).into_owned()
@@ -124,37 +142,37 @@ fn show_topic(exec: &crate::ffi::cli::CliExec, c: &CommandInfo) {
 
 /// `agi show commands [topic <command>]`: the list, or one command's documentation.
 pub fn agi_show_commands(call: CliCall) -> CliOut {
-    match call {
-        CliCall::Init(mut init) => {
-            init.set(
-                c"agi show commands [topic]",
-                c"Usage: agi show commands [topic] <topic>\n       When called with a topic as an argument, displays usage\n       information on the given command.  If called without a\n       topic, it provides a list of AGI commands.\n",
-            );
-            CliOut::none()
-        }
-        CliCall::Generate(_) => CliOut::none(),
-        CliCall::Exec(exec) => {
-            let args = exec.args();
-            if args.len() < 3 || (args.len() >= 4 && !args[3].eq_ignore_ascii_case(b"topic")) {
-                return CliOut::show_usage();
-            }
-            if args.len() <= 3 {
-                help_list(&exec, None);
-                return CliOut::success();
-            }
-            let topic = &args[4..];
-            let all = engine::all_commands();
-            let joined = String::from_utf8_lossy(&topic.join(&b' ')).into_owned();
-            if let Some(c) = all.iter().find(|c| c.words.len() == topic.len() && starts_with_words(&c.words, topic)) {
-                show_topic(&exec, c);
-            } else if all.iter().any(|c| starts_with_words(&c.words, topic)) {
-                help_list(&exec, Some(&joined));
-            } else {
-                exec.print(&format!("No such command '{joined}'.\n"));
-            }
-            CliOut::success()
-        }
+    dispatch(
+        &CliCommand {
+            command: c"agi show commands [topic]",
+            usage: c"Usage: agi show commands [topic] <topic>\n       When called with a topic as an argument, displays usage\n       information on the given command.  If called without a\n       topic, it provides a list of AGI commands.\n",
+            complete: no_completion,
+            exec: agi_show_commands_run,
+        },
+        call,
+    )
+}
+
+fn agi_show_commands_run(exec: &CliExec) -> CliOut {
+    let args = exec.args();
+    if args.len() < 3 || (args.len() >= 4 && !args[3].eq_ignore_ascii_case(b"topic")) {
+        return CliOut::show_usage();
     }
+    if args.len() <= 3 {
+        help_list(exec, None);
+        return CliOut::success();
+    }
+    let topic = &args[4..];
+    let all = engine::all_commands();
+    let joined = String::from_utf8_lossy(&topic.join(&b' ')).into_owned();
+    if let Some(c) = all.iter().find(|c| c.words.len() == topic.len() && starts_with_words(&c.words, topic)) {
+        show_topic(exec, c);
+    } else if all.iter().any(|c| starts_with_words(&c.words, topic)) {
+        help_list(exec, Some(&joined));
+    } else {
+        exec.print(&format!("No such command '{joined}'.\n"));
+    }
+    CliOut::success()
 }
 
 fn html_escaped(text: &[u8]) -> Vec<u8> {
@@ -196,27 +214,27 @@ fn html_dump() -> Vec<u8> {
 
 /// `agi dump html <filename>`: the command list as an HTML page.
 pub fn agi_dump_html(call: CliCall) -> CliOut {
-    match call {
-        CliCall::Init(mut init) => {
-            init.set(
-                c"agi dump html",
-                c"Usage: agi dump html <filename>\n       Dumps the AGI command list in HTML format to the given\n       file.\n",
-            );
-            CliOut::none()
-        }
-        CliCall::Generate(_) => CliOut::none(),
-        CliCall::Exec(exec) => {
-            let args = exec.args();
-            if args.len() != 4 {
-                return CliOut::show_usage();
-            }
-            let file = String::from_utf8_lossy(&args[3]).into_owned();
-            if std::fs::write(&file, html_dump()).is_err() {
-                exec.print(&format!("Could not create file '{file}'\n"));
-                return CliOut::show_usage();
-            }
-            exec.print(&format!("AGI HTML commands dumped to: {file}\n"));
-            CliOut::success()
-        }
+    dispatch(
+        &CliCommand {
+            command: c"agi dump html",
+            usage: c"Usage: agi dump html <filename>\n       Dumps the AGI command list in HTML format to the given\n       file.\n",
+            complete: no_completion,
+            exec: agi_dump_html_run,
+        },
+        call,
+    )
+}
+
+fn agi_dump_html_run(exec: &CliExec) -> CliOut {
+    let args = exec.args();
+    if args.len() != 4 {
+        return CliOut::show_usage();
     }
+    let file = String::from_utf8_lossy(&args[3]).into_owned();
+    if std::fs::write(&file, html_dump()).is_err() {
+        exec.print(&format!("Could not create file '{file}'\n"));
+        return CliOut::show_usage();
+    }
+    exec.print(&format!("AGI HTML commands dumped to: {file}\n"));
+    CliOut::success()
 }

@@ -2,7 +2,25 @@
 //! It is caught, logged through Asterisk's logger with where it happened, and the callback
 //! returns the error value Asterisk expects.
 use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, Once};
+
+/// Counts its holder in a counter until dropped (threads inside the module, channels in
+/// Async AGI: what unload must wait for).
+pub struct Counted(&'static AtomicUsize);
+
+impl Counted {
+    pub fn enter(counter: &'static AtomicUsize) -> Counted {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Counted(counter)
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
 
 /// The last panic's message and location, per thread (keyed by pthread_self). Not a
 /// thread_local: a Rust thread-local with a destructor on one of Asterisk's threads would

@@ -19,19 +19,8 @@ pub fn threads_inside() -> usize {
 
 /// Counts a thread in for the length of a callback; the count drops as the callback's
 /// last act, so a thread counted out has nothing of ours left to run but the return.
-struct Inside;
-
-impl Inside {
-    fn enter() -> Inside {
-        INSIDE.fetch_add(1, Ordering::SeqCst);
-        Inside
-    }
-}
-
-impl Drop for Inside {
-    fn drop(&mut self) {
-        INSIDE.fetch_sub(1, Ordering::SeqCst);
-    }
+fn inside() -> crate::guard::Counted {
+    crate::guard::Counted::enter(&INSIDE)
 }
 
 #[no_mangle]
@@ -49,7 +38,7 @@ pub extern "C" fn rs_agi_unload() -> c_int {
 
 #[no_mangle]
 pub extern "C" fn rs_agi_app_exec(chan: *mut sys::ast_channel, data: *const c_char) -> c_int {
-    let _inside = Inside::enter();
+    let _inside = inside();
     guard("AGI application", -1, || {
         // SAFETY: Asterisk runs the application with a live channel for the whole call.
         let Some(chan) = (unsafe { Chan::from_raw(chan) }) else { return -1 };
@@ -60,7 +49,7 @@ pub extern "C" fn rs_agi_app_exec(chan: *mut sys::ast_channel, data: *const c_ch
 
 #[no_mangle]
 pub extern "C" fn rs_agi_manager_action(s: *mut sys::mansession, m: *const sys::message) -> c_int {
-    let _inside = Inside::enter();
+    let _inside = inside();
     guard("manager action AGI", 0, || {
         // SAFETY: these are the live arguments of this manager callback.
         let action = unsafe { Action::new(s, m) };
@@ -75,7 +64,7 @@ fn cli_entry(
     a: *const sys::ast_cli_args,
     body: fn(cli::CliCall) -> cli::CliOut,
 ) -> *mut c_char {
-    let _inside = Inside::enter();
+    let _inside = inside();
     guard(what, std::ptr::null_mut(), || {
         // SAFETY: these are the live arguments of this CLI callback.
         match unsafe { cli::call(e, cmd, a) } {
@@ -107,7 +96,7 @@ pub extern "C" fn rs_agi_cli_dump_html(e: *mut sys::ast_cli_entry, cmd: c_int, a
 
 #[no_mangle]
 pub extern "C" fn rs_agi_datastore_destroy(data: *mut c_void) {
-    let _inside = Inside::enter();
+    let _inside = inside();
     guard("datastore destroy", (), || {
         // SAFETY: Asterisk calls destroy once with the data our attach_datastore stored.
         unsafe { free_datastore_data(data) }
@@ -126,7 +115,7 @@ pub(crate) extern "C" fn rs_agi_thread_main(arg: *mut c_void) -> *mut c_void {
 /// `ast_agi_register` (through the shim): 1 when registered, 0 when the command exists.
 #[no_mangle]
 pub extern "C" fn rs_agi_register(module: *mut sys::ast_module, cmd: *mut sys::agi_command) -> c_int {
-    let _inside = Inside::enter();
+    let _inside = inside();
     guard("ast_agi_register", 0, || {
         // SAFETY: the caller passes a descriptor that stays valid until it unregisters it.
         match unsafe { super::agi::ForeignCommand::from_raw(cmd) } {
@@ -139,7 +128,7 @@ pub extern "C" fn rs_agi_register(module: *mut sys::ast_module, cmd: *mut sys::a
 /// `ast_agi_unregister`: 1 when it was registered, 0 otherwise.
 #[no_mangle]
 pub extern "C" fn rs_agi_unregister(cmd: *mut sys::agi_command) -> c_int {
-    let _inside = Inside::enter();
+    let _inside = inside();
     guard("ast_agi_unregister", 0, || {
         // SAFETY: as in rs_agi_register.
         match unsafe { super::agi::ForeignCommand::from_raw(cmd) } {
