@@ -23,7 +23,14 @@ module: $(if $(ASTERISK_INCLUDE_DIR),,sandbox)
 demo: module
 	$(CARGO) run --release --quiet --bin demo
 
-test: module
+# A speech engine used only by the tests (SPEECH commands), built against the same headers.
+build/test_speech.so: tests/speech_engine/test_speech.c | sandbox
+	@mkdir -p build
+	$(CC) -shared -fPIC -O2 -Wall -D_GNU_SOURCE -I$${ASTERISK_INCLUDE_DIR:-$$($(SANDBOX) include-dir)} \
+		-DAST_MODULE=\"test_speech\" -DAST_MODULE_SELF_SYM=__internal_test_speech_self \
+		-o $@ $<
+
+test: module build/test_speech.so
 	@python3 -c 'import panoramisk' 2>/dev/null || pip install --quiet 'panoramisk==1.4'
 	$(CARGO) test --release -- --test-threads=2
 

@@ -20,6 +20,9 @@
 #include "asterisk/astobj2.h"
 #include "asterisk/utils.h"
 #include "asterisk/options.h"
+#include "asterisk/format_cap.h"
+#include "asterisk/format_cache.h"
+#include "asterisk/speech.h"
 
 /* We provide res_agi's public API (app_stack's GOSUB registers through it): with
  * AST_API_MODULE defined, agi.h's AST_OPTIONAL_API declarations make this object provide
@@ -239,6 +242,26 @@ void rs_shim_channel_unref(struct ast_channel *chan)
 void rs_shim_ao2_cleanup(void *obj)
 {
 	ao2_cleanup(obj);
+}
+
+/* A capability set holding signed linear only (what AGI's SPEECH CREATE asks for). */
+struct ast_format_cap *rs_shim_cap_slin(void)
+{
+	struct ast_format_cap *cap = ast_format_cap_alloc(AST_FORMAT_CAP_FLAG_DEFAULT);
+	if (cap) {
+		ast_format_cap_append(cap, ast_format_slin, 0);
+	}
+	return cap;
+}
+
+void rs_shim_speech_lock(struct ast_speech *speech)
+{
+	ast_mutex_lock(&speech->lock);
+}
+
+void rs_shim_speech_unlock(struct ast_speech *speech)
+{
+	ast_mutex_unlock(&speech->lock);
 }
 
 void *rs_shim_ao2_bump(void *obj)

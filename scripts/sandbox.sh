@@ -108,6 +108,16 @@ prepare() {
             agi_load="load => res_agi.so"; agi_noload="noload => res_agi_rs.so" ;;
         *) die "flavour must be ours or stock, not '$flavour'" ;;
     esac
+    # The tests' speech engine, when built (make test), is loaded with either flavour.
+    local speech="; no test speech engine (make build/test_speech.so)"
+    if [ -f "$HERE/build/test_speech.so" ]; then
+        if ! cmp -s "$HERE/build/test_speech.so" "$ROOT$MODDIR/test_speech.so"; then
+            local tmpsp; tmpsp=$(mktemp "$ROOT$MODDIR/.test_speech.XXXXXX")
+            install -m 0644 "$HERE/build/test_speech.so" "$tmpsp"
+            mv -f "$tmpsp" "$ROOT$MODDIR/test_speech.so"
+        fi
+        speech="load => test_speech.so"
+    fi
     # SANDBOX_TIMING=no leaves out the timing module: every channel then holds one descriptor
     # less (the scale benchmark needs that where the open-files limit cannot be raised).
     local timing="load => res_timing_timerfd.so"
@@ -115,7 +125,7 @@ prepare() {
     local f
     for f in "$HERE"/sandbox/conf/*.conf; do
         sed -e "s|@DIR@|$d|g" -e "s|@PORT@|$port|g" \
-            -e "s|@AGI_LOAD@|$agi_load|g" -e "s|@AGI_NOLOAD@|$agi_noload|g" -e "s|@TIMING@|$timing|g" \
+            -e "s|@AGI_LOAD@|$agi_load|g" -e "s|@AGI_NOLOAD@|$agi_noload|g" -e "s|@TIMING@|$timing|g" -e "s|@TEST_SPEECH@|$speech|g" \
             "$f" >"$host_d/etc/$(basename "$f")"
     done
     echo "$d/etc/asterisk.conf"

@@ -172,3 +172,23 @@ fn record_file_stops_on_an_escape_digit() {
     assert!(common::sandbox_root().join("tmp/agi-rec-dtmf.wav").exists(), "the file was written");
     assert_eq!(agi_result(&ami, &p, "RECORD FILE /nonexistent-dir/x wav \"#\" 100"), "200 result=-1 (writefile)\n");
 }
+
+#[test]
+fn speech_recognize_ends_on_a_digit() {
+    let ast = Asterisk::start(Flavour::Ours);
+    let ami = ast.ami();
+    let p = park(&ami, "park", "");
+    assert_eq!(agi_result(&ami, &p, "SPEECH CREATE test"), "200 result=1\n", "needs tests/speech_engine (make test builds it)");
+    ami.action(&[("Action", "AGI"), ("Channel", &p.channel), ("Command", "SPEECH RECOGNIZE beep 10"), ("CommandID", "sr")]);
+    ami.wait_event(TIMEOUT, |m| m.is_event("AGIExecStart") && m.get("Command") == Some("SPEECH RECOGNIZE beep 10"));
+    std::thread::sleep(Duration::from_millis(300));
+    ami.action(&[("Action", "PlayDTMF"), ("Channel", &first_half(&p)), ("Digit", "7")]);
+    let m = ami.wait_event(TIMEOUT, |m| m.is_event("AsyncAGIExec") && m.get("CommandId") == Some("sr"));
+    let r = decode(m.get("Result").unwrap());
+    assert!(r.starts_with("200 result=1 (digit) digit=7 endpos="), "{r}");
+    // The speech object goes with the session: a new session starts without one.
+    assert_eq!(agi_result(&ami, &p, "ASYNCAGI BREAK"), "200 result=0\n");
+    let again = ami.wait_event(TIMEOUT, |m| m.is_event("AsyncAGIStart") && m.get("Priority") == Some("4"));
+    let p2 = Parked { channel: p.channel.clone(), uniqueid: p.uniqueid.clone(), start: again };
+    assert_eq!(agi_result(&ami, &p2, "SPEECH DESTROY"), "200 result=0\n");
+}

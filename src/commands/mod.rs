@@ -38,6 +38,7 @@ mod set_extension;
 mod set_music;
 mod set_priority;
 mod set_variable;
+mod speech;
 mod stream_file;
 mod tdd_mode;
 mod test_panic;
@@ -97,6 +98,14 @@ pub static BUILTIN: &[Command] = &[
     cmd(&["tdd", "mode"], tdd_mode::run, false),
     cmd(&["verbose"], verbose::run, true),
     cmd(&["wait", "for", "digit"], wait_for_digit::run, false),
+    cmd(&["speech", "create"], speech::create, false),
+    cmd(&["speech", "set"], speech::set, false),
+    cmd(&["speech", "destroy"], speech::destroy, true),
+    cmd(&["speech", "load", "grammar"], speech::load_grammar, false),
+    cmd(&["speech", "unload", "grammar"], speech::unload_grammar, true),
+    cmd(&["speech", "activate", "grammar"], speech::activate_grammar, false),
+    cmd(&["speech", "deactivate", "grammar"], speech::deactivate_grammar, false),
+    cmd(&["speech", "recognize"], speech::recognize, false),
     // Hidden (names starting with "_" are never listed) and only present with failpoints on.
     cmd(&["_test", "panic"], test_panic::run, true),
 ];

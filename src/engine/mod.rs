@@ -9,6 +9,7 @@ use crate::ffi::channel::Chan;
 use crate::ffi::cstring;
 use crate::ffi::agi::OutputPipe;
 use crate::ffi::misc::{self, Docs};
+use crate::ffi::speech::Speech;
 use crate::registry;
 use std::ffi::CString;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -43,12 +44,14 @@ impl Status {
 /// response text, which stock writes to its pipe).
 pub struct Ctx<'a> {
     pub chan: &'a Chan,
+    /// The session's speech object (SPEECH commands).
+    pub speech: &'a mut Option<Speech>,
     out: Vec<u8>,
 }
 
 impl<'a> Ctx<'a> {
-    pub fn new(chan: &'a Chan) -> Ctx<'a> {
-        Ctx { chan, out: Vec::with_capacity(64) }
+    pub fn new(chan: &'a Chan, speech: &'a mut Option<Speech>) -> Ctx<'a> {
+        Ctx { chan, speech, out: Vec::with_capacity(64) }
     }
     pub fn reply(&mut self, text: impl AsRef<[u8]>) {
         self.out.extend_from_slice(text.as_ref());
@@ -147,10 +150,12 @@ pub fn find(argv: &[Vec<u8>]) -> Option<(usize, &'static Command)> {
 }
 
 /// What a session keeps between commands: the pipe foreign commands write their answer
-/// to, made the first time one runs.
+/// to, made the first time one runs, and the speech object of the SPEECH commands
+/// (destroyed with the session).
 #[derive(Default)]
 pub struct SessionIo {
     pipe: Option<OutputPipe>,
+    speech: Option<Speech>,
 }
 
 /// Runs one command line on the channel (in the channel's own thread).
@@ -169,7 +174,8 @@ pub fn run(chan: &Chan, events: &mut Emitter, io: &mut SessionIo, line: &[u8]) -
         return unknown(events);
     }
     let argv: Vec<CString> = words.into_iter().map(cstring).collect();
-    let mut ctx = Ctx::new(chan);
+    let SessionIo { pipe, speech } = io;
+    let mut ctx = Ctx::new(chan, speech);
     // A panicking command is caught here: it ends with an explicit error result and the
     // session (and Asterisk) go on.
     let what = format!("AGI command '{}'", String::from_utf8_lossy(line));
@@ -178,14 +184,15 @@ pub fn run(chan: &Chan, events: &mut Emitter, io: &mut SessionIo, line: &[u8]) -
         (status, usage_of(index).map(<[u8]>::to_vec))
     } else {
         let foreign = foreign.expect("checked above");
-        if io.pipe.is_none() {
-            io.pipe = OutputPipe::new();
+        if pipe.is_none() {
+            *pipe = OutputPipe::new();
         }
-        let Some(pipe) = io.pipe.as_ref() else {
+        let Some(pipe) = pipe.as_ref() else {
             crate::ast_log!(Error, "Failed to create Async AGI pipe on channel {}", chan.name());
             return unknown(events);
         };
-        let ran = crate::guard::guard(&what, None, || Some(foreign.run(chan, &argv, pipe)));
+        let speech_ptr = ctx.speech.as_ref().map(|s| s.raw());
+        let ran = crate::guard::guard(&what, None, || Some(foreign.run(chan, &argv, pipe, speech_ptr)));
         ctx.reply(pipe.drain());
         match ran {
             Some(None) => return unknown(events),

@@ -109,7 +109,7 @@ impl ForeignCommand {
 
     /// Runs the handler on `chan` with an AGI state whose output goes to `out`. Returns
     /// None when the registering module is no longer running.
-    pub fn run(&self, chan: &Chan, argv: &[CString], out: &OutputPipe) -> Option<i32> {
+    pub fn run(&self, chan: &Chan, argv: &[CString], out: &OutputPipe, speech: Option<*mut sys::ast_speech>) -> Option<i32> {
         // SAFETY: live descriptor; the module reference taken here is dropped below.
         let module = unsafe { shim::rs_shim_module_running_ref((*self.raw()).mod_) };
         // SAFETY: live descriptor.
@@ -119,7 +119,13 @@ impl ForeignCommand {
         }
         let mut ptrs: Vec<*const c_char> = argv.iter().map(|a| a.as_ptr()).collect();
         ptrs.push(std::ptr::null());
-        let mut agi = sys::agi_state { fd: out.write, audio: -1, ctrl: out.write, ..Default::default() };
+        let mut agi = sys::agi_state {
+            fd: out.write,
+            audio: -1,
+            ctrl: out.write,
+            speech: speech.unwrap_or(std::ptr::null_mut()),
+            ..Default::default()
+        };
         // SAFETY: channel thread; argv and agi live across the call; the handler is the
         // registering module's, which the reference above keeps loaded.
         let res = unsafe {

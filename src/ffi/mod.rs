@@ -30,6 +30,7 @@ pub mod manager;
 pub mod media;
 pub mod misc;
 pub mod record;
+pub mod speech;
 pub mod stream;
 pub mod thread;
 

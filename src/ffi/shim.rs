@@ -22,6 +22,9 @@ unsafe extern "C" {
     pub fn rs_shim_channel_unref(chan: *mut ast_channel);
     pub fn rs_shim_ao2_cleanup(obj: *mut c_void);
     pub fn rs_shim_frfree(f: *mut ast_frame);
+    pub fn rs_shim_cap_slin() -> *mut ast_format_cap;
+    pub fn rs_shim_speech_lock(speech: *mut ast_speech);
+    pub fn rs_shim_speech_unlock(speech: *mut ast_speech);
     pub fn rs_shim_ao2_bump(obj: *mut c_void) -> *mut c_void;
     pub fn rs_shim_opt_transmit_silence() -> c_int;
     pub fn rs_shim_str_create(len: usize) -> *mut ast_str;
