@@ -113,12 +113,6 @@ fn command_loop(chan: &Chan, session: &Session, events: &mut Emitter) -> Ended {
         while !hungup {
             let Some(cmd) = session.pop() else { break };
             let outcome = engine::run(chan, events, &mut io, cmd.command.as_bytes());
-            if crate::ffi::agi::debug() {
-                // "agi set debug on": the traffic in the log, as stock prints it.
-                let mut line = format!("<{}>AGI Tx >> ", chan.name()).into_bytes();
-                line.extend_from_slice(&outcome.text);
-                crate::ffi::log::verbose(&line);
-            }
             events.async_exec(&outcome.text, &cmd.id);
             hungup = chan.check_hangup();
             if outcome.status == engine::Status::Break {

@@ -97,6 +97,12 @@ fn agi_set_debug_logs_the_traffic() {
     let p = park(&ami, "park", "");
     assert_eq!(agi_result(&ami, &p, "NOOP"), "200 result=0\n");
     ast.wait_log(&format!("<{}>AGI Tx >> 200 result=0", p.channel));
+    // Usage goes out in stock's three pieces; GOSUB's pieces come from ast_agi_send.
+    agi_result(&ami, &p, "GET VARIABLE");
+    ast.wait_log(&format!("<{}>AGI Tx >> 520-Invalid command syntax.  Proper usage follows:", p.channel));
+    ast.wait_log(&format!("<{}>AGI Tx >> 520 End of proper usage.", p.channel));
+    agi_result(&ami, &p, "GOSUB subs greet 1 x");
+    ast.wait_log(&format!("<{}>AGI Tx >> 100 result=0 Trying...", p.channel));
     assert_eq!(ast.cli("agi set debug off"), "AGI Debugging Disabled\n");
     assert!(ast.cli("agi set debug maybe").starts_with("Usage: agi set debug [on|off]"));
 }

@@ -158,6 +158,22 @@ pub struct SessionIo {
     speech: Option<Speech>,
 }
 
+/// With "agi set debug on", each piece of a response goes to the log as stock's
+/// ast_agi_send prints it (foreign commands' pieces are logged by ast_agi_send itself).
+fn tx(chan: &Chan, text: &[u8]) {
+    if !text.is_empty() && crate::ffi::agi::debug() {
+        let mut line = format!("<{}>AGI Tx >> ", chan.name()).into_bytes();
+        line.extend_from_slice(text);
+        crate::ffi::log::verbose(&line);
+    }
+}
+
+/// Appends a piece of the response and logs it as stock's ast_agi_send would.
+fn send(ctx: &mut Ctx, text: &[u8]) {
+    tx(ctx.chan, text);
+    ctx.reply(text);
+}
+
 /// Runs one command line on the channel (in the channel's own thread).
 pub fn run(chan: &Chan, events: &mut Emitter, io: &mut SessionIo, line: &[u8]) -> Outcome {
     let command_id = misc::random();
@@ -166,7 +182,9 @@ pub fn run(chan: &Chan, events: &mut Emitter, io: &mut SessionIo, line: &[u8]) -
     let unknown = |events: &mut Emitter| {
         let res = "Invalid or unknown command";
         events.exec_end(command_id, line, 510, res);
-        Outcome { text: format!("510 {res}\n").into_bytes(), status: Status::Success }
+        let text = format!("510 {res}\n").into_bytes();
+        tx(chan, &text);
+        Outcome { text, status: Status::Success }
     };
     let builtin = find(&words);
     let foreign = if builtin.is_none() { registry::find(&words) } else { None };
@@ -181,6 +199,7 @@ pub fn run(chan: &Chan, events: &mut Emitter, io: &mut SessionIo, line: &[u8]) -
     let what = format!("AGI command '{}'", String::from_utf8_lossy(line));
     let (status, usage) = if let Some((index, command)) = builtin {
         let status = crate::guard::guard(&what, None, || Some((command.handler)(&mut ctx, &argv)));
+        tx(chan, &ctx.out);
         (status, usage_of(index).map(<[u8]>::to_vec))
     } else {
         let foreign = foreign.expect("checked above");
@@ -202,16 +221,18 @@ pub fn run(chan: &Chan, events: &mut Emitter, io: &mut SessionIo, line: &[u8]) -
     };
     let Some(status) = status else {
         events.exec_end(command_id, line, -1, "Failure");
+        tx(chan, PANIC_RESULT.as_bytes());
         return Outcome { text: PANIC_RESULT.as_bytes().to_vec(), status: Status::Failure };
     };
     let (code, res) = match status {
         Status::ShowUsage => {
             match usage {
-                None => ctx.reply("520 Invalid command syntax.  Proper usage not available.\n"),
-                Some(usage) => {
-                    ctx.reply("520-Invalid command syntax.  Proper usage follows:\n");
-                    ctx.reply(usage);
-                    ctx.reply("\n520 End of proper usage.\n");
+                None => send(&mut ctx, b"520 Invalid command syntax.  Proper usage not available.\n"),
+                Some(mut usage) => {
+                    send(&mut ctx, b"520-Invalid command syntax.  Proper usage follows:\n");
+                    usage.push(b'\n');
+                    send(&mut ctx, &usage);
+                    send(&mut ctx, b"520 End of proper usage.\n");
                 }
             }
             (520, "Usage")
