@@ -44,10 +44,12 @@ pub fn exec(chan: &Chan, data: &[u8]) -> i32 {
         crate::ast_log!(Warning, "AGI requires an argument (script)");
         return -1;
     }
-    let args = misc::standard_app_args(data, engine::parse::MAX_ARGS);
-    let script = args.first().cloned().unwrap_or_default();
+    let mut args = misc::standard_app_args(data, engine::parse::MAX_ARGS);
+    let script = if args.is_empty() { Vec::new() } else { args.remove(0) };
     let ended = if script.len() >= 9 && script[..9].eq_ignore_ascii_case(b"agi:async") {
-        run_async(chan, &args)
+        // The arguments move to where the environment is built: a parked channel keeps
+        // nothing of them.
+        run_async(chan, args)
     } else {
         crate::ast_log!(
             Warning,
@@ -65,7 +67,7 @@ pub fn exec(chan: &Chan, data: &[u8]) -> i32 {
     ret
 }
 
-fn run_async(chan: &Chan, args: &[Vec<u8>]) -> Ended {
+fn run_async(chan: &Chan, script_args: Vec<Vec<u8>>) -> Ended {
     let session = Arc::new(Session::new());
     if chan.lock().attach_datastore(session.clone()).is_err() {
         crate::ast_log!(Error, "Failed to start Async AGI on channel {}: it is already in Async AGI", chan.name());
@@ -76,7 +78,6 @@ fn run_async(chan: &Chan, args: &[Vec<u8>]) -> Ended {
     // Environment and AsyncAGIStart are made on the relay thread (see crate::relay).
     let sendable = SendableChannel::new(chan);
     let threadid = current_thread_id();
-    let script_args = args[1..].to_vec();
     relay::run_blocking(move || {
         let chan = sendable.chan();
         let environment = env::build(&chan.env_facts(threadid), b"async", &script_args);
