@@ -6,6 +6,10 @@
 //! loop), `session` (the per-channel queue), `manager` (Action: AGI), `cli` (agi exec),
 //! `events`, `env`, `engine` (parsing, dispatch, results) and `commands` (one unit each).
 
+// Unsafe code is confined to the FFI layer: the compiler refuses it anywhere else.
+#![deny(unsafe_code)]
+
+#[allow(unsafe_code)]
 pub mod ffi;
 
 pub mod app;
