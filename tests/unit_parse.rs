@@ -5,7 +5,7 @@ mod parse;
 #[path = "../src/encode.rs"]
 mod encode;
 
-use parse::{parse_args, scan_int, scan_long, MAX_ARGS};
+use parse::{atoi, c_strchr, parse_args, scan_int, scan_long, MAX_ARGS};
 
 fn words(s: &str) -> Vec<String> {
     parse_args(s.as_bytes()).into_iter().map(|w| String::from_utf8(w).unwrap()).collect()
@@ -58,6 +58,19 @@ fn scans_like_sscanf() {
     assert_eq!(scan_int(b""), None);
     assert_eq!(scan_int(b"-"), None);
     assert_eq!(scan_long(b"123456789012"), Some(123456789012));
+}
+
+#[test]
+fn atoi_and_strchr_like_c() {
+    assert_eq!(atoi(b"42abc"), 42);
+    assert_eq!(atoi(b"abc"), 0);
+    assert_eq!(atoi(b" -7"), -7);
+    // strchr finds the terminating NUL: 0 is "in" every set.
+    assert!(c_strchr(b"123", 0));
+    assert!(c_strchr(b"123", b'2' as i32));
+    assert!(!c_strchr(b"123", b'4' as i32));
+    // -1 becomes 0xFF, as C converts it.
+    assert!(!c_strchr(b"123", -1));
 }
 
 #[test]
