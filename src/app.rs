@@ -44,7 +44,7 @@ pub fn exec(chan: &Chan, data: &[u8]) -> i32 {
         crate::ast_log!(Warning, "AGI requires an argument (script)");
         return -1;
     }
-    let mut args = misc::standard_app_args(data, engine::parse::MAX_ARGS);
+    let mut args = misc::standard_app_args(data);
     let script = if args.is_empty() { Vec::new() } else { args.remove(0) };
     let ended = if script.len() >= 9 && script[..9].eq_ignore_ascii_case(b"agi:async") {
         // The arguments move to where the environment is built: a parked channel keeps

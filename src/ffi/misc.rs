@@ -56,14 +56,18 @@ pub fn xmldoc_description(kind: &CStr, name: &CStr) -> Option<Vec<u8>> {
     take_malloced(p).filter(|d| !d.is_empty())
 }
 
-/// Splits application data as `AST_STANDARD_APP_ARGS` does (commas, quotes, brackets).
-pub fn standard_app_args(data: &[u8], max: usize) -> Vec<Vec<u8>> {
+/// Splits application data as `AST_STANDARD_APP_ARGS` does (commas, quotes, brackets),
+/// into at most 128 arguments (stock's MAX_ARGS).
+pub fn standard_app_args(data: &[u8]) -> Vec<Vec<u8>> {
+    const MAX: usize = 128;
     let mut buf = cstring(data).into_bytes_with_nul();
-    let mut argv: Vec<*mut c_char> = vec![std::ptr::null_mut(); max];
+    // On the stack, as stock's AST_DECLARE_APP_ARGS: a 1 KB heap block freed here would stay
+    // in this (channel) thread's malloc cache for the whole call.
+    let mut argv: [*mut c_char; MAX] = [std::ptr::null_mut(); MAX];
     // SAFETY: buf is a mutable NUL-terminated buffer that the function splits in place;
-    // argv has room for `max` pointers into it, copied before buf is dropped.
+    // argv has room for MAX pointers into it, copied before buf is dropped.
     let n = unsafe {
-        sys::__ast_app_separate_args(buf.as_mut_ptr().cast(), b',' as c_char, 1, argv.as_mut_ptr(), max as i32)
+        sys::__ast_app_separate_args(buf.as_mut_ptr().cast(), b',' as c_char, 1, argv.as_mut_ptr(), MAX as i32)
     };
     argv[..n as usize].iter().map(|&p| opt_bytes(p).unwrap_or_default()).collect()
 }
