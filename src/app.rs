@@ -46,7 +46,7 @@ pub fn exec(chan: &Chan, data: &[u8]) -> i32 {
     }
     let mut args = misc::standard_app_args(data);
     let script = if args.is_empty() { Vec::new() } else { args.remove(0) };
-    let ended = if script.len() >= 9 && script[..9].eq_ignore_ascii_case(b"agi:async") {
+    let ended = if engine::parse::starts_with_ci(&script, b"agi:async") {
         // The arguments move to where the environment is built: a parked channel keeps
         // nothing of them.
         run_async(chan, args)

@@ -1,5 +1,6 @@
 //! CLI `agi exec <channel name> <app and arguments> [id]`, with stock's texts and
 //! channel-name completion. Its result arrives as AsyncAGIExec like any other.
+use crate::engine::parse::starts_with_ci;
 use crate::engine::{self, CommandInfo};
 use crate::ffi::agi;
 use crate::ffi::channel::ChannelRef;
@@ -81,9 +82,9 @@ fn agi_set_debug_run(exec: &CliExec) -> CliOut {
         return CliOut::show_usage();
     }
     let a = &args[3];
-    let on = if a.len() >= 3 && a[..3].eq_ignore_ascii_case(b"off") {
+    let on = if starts_with_ci(a, b"off") {
         false
-    } else if a.len() >= 2 && a[..2].eq_ignore_ascii_case(b"on") {
+    } else if starts_with_ci(a, b"on") {
         true
     } else {
         return CliOut::show_usage();

@@ -5,7 +5,7 @@ mod parse;
 #[path = "../src/encode.rs"]
 mod encode;
 
-use parse::{atoi, c_strchr, parse_args, scan_int, scan_long, MAX_ARGS};
+use parse::{atoi, c_strchr, parse_args, scan_int, scan_long, starts_with_ci, MAX_ARGS};
 
 fn words(s: &str) -> Vec<String> {
     parse_args(s.as_bytes()).into_iter().map(|w| String::from_utf8(w).unwrap()).collect()
@@ -71,6 +71,9 @@ fn atoi_and_strchr_like_c() {
     assert!(!c_strchr(b"123", b'4' as i32));
     // -1 becomes 0xFF, as C converts it.
     assert!(!c_strchr(b"123", -1));
+    assert!(starts_with_ci(b"AGI:Async", b"agi:async"));
+    assert!(starts_with_ci(b"onward", b"on"));
+    assert!(!starts_with_ci(b"o", b"on"));
 }
 
 #[test]

@@ -1,4 +1,5 @@
 //! SET MUSIC on|off [class]: music on hold; `200 result=0`.
+use crate::engine::parse::starts_with_ci;
 use crate::engine::{Ctx, Status};
 use std::ffi::CString;
 
@@ -7,9 +8,9 @@ pub fn run(ctx: &mut Ctx, argv: &[CString]) -> Status {
         return Status::ShowUsage;
     }
     let what = argv[2].to_bytes();
-    if what.len() >= 2 && what[..2].eq_ignore_ascii_case(b"on") {
+    if starts_with_ci(what, b"on") {
         ctx.chan.moh_start(argv.get(3).map(|c| c.as_c_str()));
-    } else if what.len() >= 3 && what[..3].eq_ignore_ascii_case(b"off") {
+    } else if starts_with_ci(what, b"off") {
         ctx.chan.moh_stop();
     }
     ctx.result(0);

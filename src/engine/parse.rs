@@ -104,3 +104,9 @@ pub fn c_strchr(set: &[u8], c: i32) -> bool {
     let c = c as u8;
     c == 0 || set.contains(&c)
 }
+
+/// C's `strncasecmp(s, prefix, strlen(prefix)) == 0`: `s` starts with `prefix`, ignoring
+/// ASCII case.
+pub fn starts_with_ci(s: &[u8], prefix: &[u8]) -> bool {
+    s.len() >= prefix.len() && s[..prefix.len()].eq_ignore_ascii_case(prefix)
+}
