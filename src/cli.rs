@@ -1,6 +1,6 @@
 //! CLI `agi exec <channel name> <app and arguments> [id]`, with stock's texts and
 //! channel-name completion. Its result arrives as AsyncAGIExec like any other.
-use crate::engine::parse::starts_with_ci;
+use crate::engine::parse::{same_words, starts_with_ci, words_start};
 use crate::engine::{self, CommandInfo};
 use crate::ffi::agi;
 use crate::ffi::channel::ChannelRef;
@@ -94,16 +94,12 @@ fn agi_set_debug_run(exec: &CliExec) -> CliOut {
     CliOut::success()
 }
 
-fn starts_with_words(command: &[Vec<u8>], words: &[Vec<u8>]) -> bool {
-    words.len() <= command.len() && command.iter().zip(words).all(|(c, w)| c.eq_ignore_ascii_case(w))
-}
-
 fn help_list(exec: &CliExec, filter: Option<&str>) {
     exec.print(&format!("{:>5.5} {:>30.30}   {}\n", "Dead", "Command", "Description"));
     for c in engine::all_commands() {
         let name = c.full_name();
         if let Some(f) = filter {
-            if !(name.len() >= f.len() && name[..f.len()].eq_ignore_ascii_case(f)) {
+            if !starts_with_ci(name.as_bytes(), f.as_bytes()) {
                 continue;
             }
         }
@@ -166,9 +162,9 @@ fn agi_show_commands_run(exec: &CliExec) -> CliOut {
     let topic = &args[4..];
     let all = engine::all_commands();
     let joined = String::from_utf8_lossy(&topic.join(&b' ')).into_owned();
-    if let Some(c) = all.iter().find(|c| c.words.len() == topic.len() && starts_with_words(&c.words, topic)) {
+    if let Some(c) = all.iter().find(|c| same_words(&c.words, topic)) {
         show_topic(exec, c);
-    } else if all.iter().any(|c| starts_with_words(&c.words, topic)) {
+    } else if all.iter().any(|c| words_start(&c.words, topic)) {
         help_list(exec, Some(&joined));
     } else {
         exec.print(&format!("No such command '{joined}'.\n"));

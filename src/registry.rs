@@ -2,6 +2,7 @@
 //! provided through Asterisk's optional API by the shim). Builtins are looked up first,
 //! without a lock; these only when no builtin matches, under a read lock.
 use crate::commands::BUILTIN;
+use crate::engine::parse::{same_words, words_start};
 use crate::ffi::agi::ForeignCommand;
 use crate::ffi::{log, sys};
 use std::sync::RwLock;
@@ -12,19 +13,11 @@ fn joined(words: &[Vec<u8>]) -> String {
     String::from_utf8_lossy(&words.join(&b' ')).into_owned()
 }
 
-fn same_words(a: &[Vec<u8>], b: &[&str]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.eq_ignore_ascii_case(y.as_bytes()))
-}
-
 /// Registers `cmd`; 1 on success, 0 if a command with the same words exists.
 pub fn register(cmd: ForeignCommand, module: *mut sys::ast_module) -> i32 {
     let words = cmd.words();
     let mut foreign = FOREIGN.write().unwrap_or_else(|p| p.into_inner());
-    let exists = BUILTIN.iter().any(|b| same_words(&words, b.words))
-        || foreign.iter().any(|f| {
-            let fw = f.words();
-            fw.len() == words.len() && fw.iter().zip(&words).all(|(x, y)| x.eq_ignore_ascii_case(y))
-        });
+    let exists = BUILTIN.iter().any(|b| same_words(&words, b.words)) || foreign.iter().any(|f| same_words(&f.words(), &words));
     if exists {
         crate::ast_log!(Warning, "Command already registered!");
         return 0;
@@ -50,7 +43,7 @@ pub fn find(argv: &[Vec<u8>]) -> Option<ForeignCommand> {
     let foreign = FOREIGN.read().unwrap_or_else(|p| p.into_inner());
     foreign.iter().copied().find(|f| {
         let words = f.words();
-        !words.is_empty() && words.len() <= argv.len() && words.iter().zip(argv).all(|(w, a)| w.eq_ignore_ascii_case(a))
+        !words.is_empty() && words_start(argv, &words)
     })
 }
 

@@ -5,7 +5,7 @@ mod parse;
 #[path = "../src/encode.rs"]
 mod encode;
 
-use parse::{atoi, c_strchr, parse_args, scan_int, scan_long, starts_with_ci, MAX_ARGS};
+use parse::{atoi, c_strchr, parse_args, same_words, scan_int, scan_long, starts_with_ci, words_start, MAX_ARGS};
 
 fn words(s: &str) -> Vec<String> {
     parse_args(s.as_bytes()).into_iter().map(|w| String::from_utf8(w).unwrap()).collect()
@@ -74,6 +74,15 @@ fn atoi_and_strchr_like_c() {
     assert!(starts_with_ci(b"AGI:Async", b"agi:async"));
     assert!(starts_with_ci(b"onward", b"on"));
     assert!(!starts_with_ci(b"o", b"on"));
+}
+
+#[test]
+fn command_words_match_like_find_command() {
+    assert!(words_start(&["GET", "Variable", "X"], &["get", "variable"]));
+    assert!(!words_start(&["GET"], &["get", "variable"]));
+    assert!(!words_start(&["GETVARIABLE"], &["get"]));
+    assert!(same_words(&["Database", "GET"], &["database", "get"]));
+    assert!(!same_words(&["database", "get", "x"], &["database", "get"]));
 }
 
 #[test]

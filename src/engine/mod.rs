@@ -144,8 +144,7 @@ pub fn all_commands() -> Vec<CommandInfo> {
 pub fn find(argv: &[Vec<u8>]) -> Option<(usize, &'static Command)> {
     commands::BUILTIN.iter().enumerate().find(|(_, c)| {
         commands::available(c)
-            && c.words.len() <= argv.len()
-            && c.words.iter().zip(argv).all(|(w, a)| w.as_bytes().eq_ignore_ascii_case(a))
+            && parse::words_start(argv, c.words)
     })
 }
 
@@ -215,7 +214,7 @@ pub fn run(chan: &Chan, events: &mut Emitter, io: &mut SessionIo, line: &[u8]) -
         ctx.reply(pipe.drain());
         match ran {
             Some(None) => return unknown(events),
-            Some(Some(code)) => (Some(Status::from_code(code)), foreign.usage()),
+            Some(Some(code)) => (Some(Status::from_code(code)), foreign.docs().usage),
             None => (None, None),
         }
     };

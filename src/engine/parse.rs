@@ -110,3 +110,14 @@ pub fn c_strchr(set: &[u8], c: i32) -> bool {
 pub fn starts_with_ci(s: &[u8], prefix: &[u8]) -> bool {
     s.len() >= prefix.len() && s[..prefix.len()].eq_ignore_ascii_case(prefix)
 }
+
+/// Whether the words `first` begin `words` (ASCII case ignored): how AGI finds a command
+/// from the words of a line, and how the CLI matches topics.
+pub fn words_start<A: AsRef<[u8]>, B: AsRef<[u8]>>(words: &[A], first: &[B]) -> bool {
+    first.len() <= words.len() && words.iter().zip(first).all(|(w, f)| w.as_ref().eq_ignore_ascii_case(f.as_ref()))
+}
+
+/// Whether two word lists are the same command (ASCII case ignored).
+pub fn same_words<A: AsRef<[u8]>, B: AsRef<[u8]>>(a: &[A], b: &[B]) -> bool {
+    a.len() == b.len() && words_start(a, b)
+}

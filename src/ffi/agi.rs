@@ -41,11 +41,6 @@ impl ForeignCommand {
         unsafe { (*self.raw()).dead != 0 }
     }
 
-    pub fn usage(&self) -> Option<Vec<u8>> {
-        // SAFETY: live descriptor.
-        opt_bytes(unsafe { (*self.raw()).usage }).filter(|u| !u.is_empty())
-    }
-
     /// Its documentation, as registered (or built from XML docs at registration).
     pub fn docs(&self) -> super::misc::Docs {
         // SAFETY: live descriptor; strings copied.

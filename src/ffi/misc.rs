@@ -48,14 +48,6 @@ pub fn is_true(v: &[u8]) -> bool {
     unsafe { sys::ast_true(v.as_ptr()) != 0 }
 }
 
-/// The XML documentation Asterisk ships for `kind` (e.g. "agi") item `name`:
-/// the description (AGI's usage text), or None when there is none.
-pub fn xmldoc_description(kind: &CStr, name: &CStr) -> Option<Vec<u8>> {
-    // SAFETY: valid C strings; the result is ast_malloc'ed for us to free.
-    let p = unsafe { sys::ast_xmldoc_build_description(kind.as_ptr(), name.as_ptr(), std::ptr::null()) };
-    take_malloced(p).filter(|d| !d.is_empty())
-}
-
 /// Splits application data as `AST_STANDARD_APP_ARGS` does (commas, quotes, brackets),
 /// into at most 128 arguments (stock's MAX_ARGS).
 pub fn standard_app_args(data: &[u8]) -> Vec<Vec<u8>> {
