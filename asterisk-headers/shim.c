@@ -23,12 +23,30 @@
 #include "asterisk/format_cap.h"
 #include "asterisk/format_cache.h"
 #include "asterisk/speech.h"
+#include "asterisk/stasis.h"
+#include "asterisk/stasis_channels.h"
 
-/* We provide res_agi's public API (app_stack's GOSUB registers through it): with
- * AST_API_MODULE defined, agi.h's AST_OPTIONAL_API declarations make this object provide
- * the functions below to other modules (Debian's Asterisk is built with OPTIONAL_API). */
-#define AST_API_MODULE
+/* We provide res_agi's public API (app_stack's GOSUB registers through it). Debian's Asterisk
+ * is built with OPTIONAL_API: there the functions go to Asterisk's optional-API registry
+ * (rs_shim_api_provide below). agi.h's own AST_API_MODULE mode would provide them from a
+ * constructor unconditionally and withdraw them at dlclose unconditionally: loaded beside
+ * stock res_agi.so, a declined load would then take stock's API away for everyone. So agi.h
+ * is read here in its plain (non-optional) form, and the provision is done by hand. */
+#if defined(OPTIONAL_API)
+#define RS_OPTIONAL_API 1
+#undef OPTIONAL_API
+#endif
 #include "asterisk/agi.h"
+
+#if defined(RS_OPTIONAL_API)
+/* optional_api.h declares these only when OPTIONAL_API is defined (see above). */
+typedef void (*rs_optional_fn)(void);
+void ast_optional_api_provide(const char *symname, rs_optional_fn impl);
+void ast_optional_api_unprovide(const char *symname, rs_optional_fn impl);
+#define RS_API(name) rs_api_##name
+#else
+#define RS_API(name) name
+#endif
 
 /* ---- implemented in Rust (src/entry.rs); each runs behind the panic guard ---- */
 extern int rs_agi_load(void);
@@ -40,11 +58,15 @@ extern char *rs_agi_cli_debug(struct ast_cli_entry *e, int cmd, struct ast_cli_a
 extern char *rs_agi_cli_show(struct ast_cli_entry *e, int cmd, struct ast_cli_args *a);
 extern char *rs_agi_cli_dump_html(struct ast_cli_entry *e, int cmd, struct ast_cli_args *a);
 extern void rs_agi_datastore_destroy(void *data);
+extern void rs_agi_datastore_fixup(void *data, struct ast_channel *old_chan, struct ast_channel *new_chan);
 
-/* The per-channel Async AGI queue lives in a channel datastore of this type. */
+/* The per-channel Async AGI queue lives in a channel datastore of this type. A masquerade
+ * (ast_channel_move: Pickup, attended transfer...) moves it to the channel that takes over
+ * this one's identity; chan_fixup tells the queue so. */
 static const struct ast_datastore_info rs_agi_datastore_info = {
 	.type = "AsyncAGI",
 	.destroy = rs_agi_datastore_destroy,
+	.chan_fixup = rs_agi_datastore_fixup,
 };
 
 static struct ast_cli_entry rs_cli_entries[] = {
@@ -60,25 +82,27 @@ extern int rs_agi_register_multiple(struct ast_module *mod, struct agi_command *
 extern int rs_agi_unregister_multiple(struct agi_command *cmd, unsigned int len);
 
 /* ---- res_agi's public API: forwards to Rust (src/registry.rs) ---- */
-int AST_OPTIONAL_API_NAME(ast_agi_register)(struct ast_module *mod, agi_command *cmd)
+int RS_API(ast_agi_register)(struct ast_module *mod, agi_command *cmd)
 {
 	return rs_agi_register(mod, cmd);
 }
 
-int AST_OPTIONAL_API_NAME(ast_agi_unregister)(agi_command *cmd)
+int RS_API(ast_agi_unregister)(agi_command *cmd)
 {
 	return rs_agi_unregister(cmd);
 }
 
-int AST_OPTIONAL_API_NAME(ast_agi_register_multiple)(struct ast_module *mod, struct agi_command *cmd, unsigned int len)
+int RS_API(ast_agi_register_multiple)(struct ast_module *mod, struct agi_command *cmd, unsigned int len)
 {
 	return rs_agi_register_multiple(mod, cmd, len);
 }
 
-int AST_OPTIONAL_API_NAME(ast_agi_unregister_multiple)(struct agi_command *cmd, unsigned int len)
+int RS_API(ast_agi_unregister_multiple)(struct agi_command *cmd, unsigned int len)
 {
 	return rs_agi_unregister_multiple(cmd, len);
 }
+
+int RS_API(ast_agi_send)(int fd, struct ast_channel *chan, char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* "agi set debug": AGI traffic in the log (read by ast_agi_send and by Rust). */
 static int rs_agidebug;
@@ -97,7 +121,7 @@ int rs_shim_agi_debug(void)
  * command's output descriptor, which the Rust engine reads back. */
 AST_THREADSTORAGE(rs_agi_buf);
 
-int AST_OPTIONAL_API_NAME(ast_agi_send)(int fd, struct ast_channel *chan, char *fmt, ...)
+int RS_API(ast_agi_send)(int fd, struct ast_channel *chan, char *fmt, ...)
 {
 	int res;
 	va_list ap;
@@ -123,6 +147,88 @@ int AST_OPTIONAL_API_NAME(ast_agi_send)(int fd, struct ast_channel *chan, char *
 	return ast_carefulwrite(fd, ast_str_buffer(buf), ast_str_strlen(buf), 100);
 }
 
+/* Our public API in Asterisk's optional-API registry. Provided as soon as the module is
+ * mapped (as agi.h's own constructor would: app_stack, loaded before us at the same priority,
+ * registers GOSUB during its load), but only when nobody provides it yet: with stock
+ * res_agi.so loaded (an admin who forgot "noload => res_agi.so"), stock's functions stay in
+ * place, and withdrawing ours (declined load, unload, dlclose) never takes stock's away. */
+#if defined(RS_OPTIONAL_API)
+static const struct {
+	const char *name;
+	rs_optional_fn impl;
+} rs_api[] = {
+	{ "ast_agi_register", (rs_optional_fn) rs_api_ast_agi_register },
+	{ "ast_agi_unregister", (rs_optional_fn) rs_api_ast_agi_unregister },
+	{ "ast_agi_register_multiple", (rs_optional_fn) rs_api_ast_agi_register_multiple },
+	{ "ast_agi_unregister_multiple", (rs_optional_fn) rs_api_ast_agi_unregister_multiple },
+	{ "ast_agi_send", (rs_optional_fn) rs_api_ast_agi_send },
+};
+static int rs_api_provided;
+
+void ast_optional_api_use(const char *symname, rs_optional_fn *optional_ref, rs_optional_fn stub, const char *module);
+void ast_optional_api_unuse(const char *symname, rs_optional_fn *optional_ref, const char *module);
+
+static void rs_api_probe_stub(void)
+{
+}
+
+/* The implementation the registry holds for api[i] now: 1 ours, 0 another, -1 none. */
+static int rs_api_current(size_t i)
+{
+	rs_optional_fn ref = NULL;
+	int res;
+
+	ast_optional_api_use(rs_api[i].name, &ref, rs_api_probe_stub, "res_agi_rs");
+	res = ref == rs_api[i].impl ? 1 : (!ref || ref == rs_api_probe_stub) ? -1 : 0;
+	ast_optional_api_unuse(rs_api[i].name, &ref, "res_agi_rs");
+	return res;
+}
+#endif
+
+/* Provides our API if nobody does. */
+void rs_shim_api_provide(void)
+{
+#if defined(RS_OPTIONAL_API)
+	size_t i;
+
+	if (rs_api_provided || rs_api_current(0) >= 0) {
+		return;
+	}
+	for (i = 0; i < ARRAY_LEN(rs_api); i++) {
+		ast_optional_api_provide(rs_api[i].name, rs_api[i].impl);
+	}
+	rs_api_provided = 1;
+#endif
+}
+
+/* Withdraws what we provided, where it is still ours. */
+void rs_shim_api_withdraw(void)
+{
+#if defined(RS_OPTIONAL_API)
+	size_t i;
+
+	if (!rs_api_provided) {
+		return;
+	}
+	for (i = 0; i < ARRAY_LEN(rs_api); i++) {
+		if (rs_api_current(i) == 1) {
+			ast_optional_api_unprovide(rs_api[i].name, rs_api[i].impl);
+		}
+	}
+	rs_api_provided = 0;
+#endif
+}
+
+static void __attribute__((constructor)) rs_api_at_map(void)
+{
+	rs_shim_api_provide();
+}
+
+static void __attribute__((destructor)) rs_api_at_unmap(void)
+{
+	rs_shim_api_withdraw();
+}
+
 /* ---- module references around a foreign command ---- */
 struct ast_module *rs_shim_module_running_ref(struct ast_module *mod)
 {
@@ -145,14 +251,21 @@ int rs_shim_register_manager(const char *action, int authority)
 	return ast_manager_register_xml(action, authority, rs_agi_manager_action);
 }
 
-int rs_shim_register_cli(void)
+/* One CLI entry at a time, so that a load that fails half-way (e.g. stock res_agi already
+ * holds "agi exec") knows exactly which ones to take back. */
+int rs_shim_cli_count(void)
 {
-	return ast_cli_register_multiple(rs_cli_entries, ARRAY_LEN(rs_cli_entries));
+	return ARRAY_LEN(rs_cli_entries);
 }
 
-int rs_shim_unregister_cli(void)
+int rs_shim_register_cli(int i)
 {
-	return ast_cli_unregister_multiple(rs_cli_entries, ARRAY_LEN(rs_cli_entries));
+	return ast_cli_register(&rs_cli_entries[i]);
+}
+
+int rs_shim_unregister_cli(int i)
+{
+	return ast_cli_unregister(&rs_cli_entries[i]);
 }
 
 /* ---- logging ---- */
@@ -195,6 +308,145 @@ void rs_shim_manager_event(int category, const char *event, const char *body)
 void rs_shim_cli_print(int fd, const char *text)
 {
 	ast_cli(fd, "%s", text);
+}
+
+/* ---- events on the channel's topic ----
+ * Stock res_agi publishes its events on the channel's stasis topic, so AMI delivers them in
+ * order with the channel's other events (Newexten, VarSet, Hangup...). We do the same with
+ * one message type whose data is the event already formatted (name + headers): no JSON.
+ * The manager's router thread turns each into its AMI event through to_ami.
+ *
+ * Unload: stasis may still hold our messages (the router's queue). Before the code goes,
+ * rs_shim_events_cleanup() sends a barrier through the manager topic and waits for the router
+ * to reach it: every message published before it has then been formatted. The vtable is on
+ * the heap and stays there (a few bytes per load): a message kept by another subscriber can
+ * still read it safely after unload, and finds no to_ami to call. */
+struct rs_event {
+	int barrier;
+	const char *name;
+	const char *body;
+	char text[];
+};
+
+static struct stasis_message_vtable *rs_event_vtable;
+static struct stasis_message_type *rs_event_type;
+static ast_mutex_t rs_barrier_lock;
+static ast_cond_t rs_barrier_cond;
+static int rs_barrier_seen;
+
+static struct ast_manager_event_blob *rs_event_to_ami(struct stasis_message *msg)
+{
+	struct rs_event *ev = stasis_message_data(msg);
+
+	if (ev->barrier) {
+		ast_mutex_lock(&rs_barrier_lock);
+		rs_barrier_seen = 1;
+		ast_cond_signal(&rs_barrier_cond);
+		ast_mutex_unlock(&rs_barrier_lock);
+		return NULL;
+	}
+	return ast_manager_event_blob_create(EVENT_FLAG_AGI, ev->name, "%s", ev->body);
+}
+
+int rs_shim_events_init(void)
+{
+	ast_mutex_init(&rs_barrier_lock);
+	ast_cond_init(&rs_barrier_cond, NULL);
+	rs_event_vtable = ast_calloc(1, sizeof(*rs_event_vtable));
+	if (!rs_event_vtable) {
+		return -1;
+	}
+	rs_event_vtable->to_ami = rs_event_to_ami;
+	switch (stasis_message_type_create("agi_rs_event_type", rs_event_vtable, &rs_event_type)) {
+	case STASIS_MESSAGE_TYPE_SUCCESS:
+		return 0;
+	case STASIS_MESSAGE_TYPE_DECLINED:
+		/* stasis.conf declines it: events go out directly (rs_shim_event_publish). */
+		rs_event_type = NULL;
+		return 0;
+	default:
+		rs_event_type = NULL;
+		return -1;
+	}
+}
+
+static struct stasis_message *rs_event_message(int barrier, const char *name, const char *body)
+{
+	size_t nlen = strlen(name) + 1;
+	size_t blen = strlen(body) + 1;
+	struct rs_event *ev;
+	struct stasis_message *msg;
+
+	ev = ao2_alloc_options(sizeof(*ev) + nlen + blen, NULL, AO2_ALLOC_OPT_LOCK_NOLOCK);
+	if (!ev) {
+		return NULL;
+	}
+	ev->barrier = barrier;
+	memcpy(ev->text, name, nlen);
+	memcpy(ev->text + nlen, body, blen);
+	ev->name = ev->text;
+	ev->body = ev->text + nlen;
+	msg = stasis_message_create(rs_event_type, ev);
+	ao2_ref(ev, -1);
+	return msg;
+}
+
+/* Publishes one AGI event on chan's topic; with chan NULL (the channel is being destroyed) on
+ * the manager topic, which the channel topics forward to: it still comes after every event
+ * the channel published before. */
+void rs_shim_event_publish(struct ast_channel *chan, const char *name, const char *body)
+{
+	struct stasis_message *msg;
+
+	if (!rs_event_type) {
+		manager_event(EVENT_FLAG_AGI, name, "%s", body);
+		return;
+	}
+	msg = rs_event_message(0, name, body);
+	if (!msg) {
+		return;
+	}
+	stasis_publish(chan ? ast_channel_topic(chan) : ast_manager_get_topic(), msg);
+	ao2_ref(msg, -1);
+}
+
+/* Returns 0 when the manager router reached the barrier within timeout_ms, -1 otherwise. */
+int rs_shim_events_cleanup(int timeout_ms)
+{
+	int res = 0;
+
+	if (rs_event_type) {
+		struct stasis_message *msg = rs_event_message(1, "", "");
+		struct timespec deadline = ast_tsnow();
+
+		deadline.tv_sec += timeout_ms / 1000;
+		deadline.tv_nsec += (long) (timeout_ms % 1000) * 1000000L;
+		if (deadline.tv_nsec >= 1000000000L) {
+			deadline.tv_sec++;
+			deadline.tv_nsec -= 1000000000L;
+		}
+		ast_mutex_lock(&rs_barrier_lock);
+		rs_barrier_seen = 0;
+		if (msg) {
+			stasis_publish(ast_manager_get_topic(), msg);
+			ao2_ref(msg, -1);
+			while (!rs_barrier_seen) {
+				if (ast_cond_timedwait(&rs_barrier_cond, &rs_barrier_lock, &deadline) == ETIMEDOUT) {
+					break;
+				}
+			}
+		}
+		res = rs_barrier_seen ? 0 : -1;
+		ast_mutex_unlock(&rs_barrier_lock);
+		rs_event_vtable->to_ami = NULL;
+		ao2_cleanup(rs_event_type);
+		rs_event_type = NULL;
+	}
+	/* rs_event_vtable is left allocated on purpose (see above). */
+	rs_event_vtable = NULL;
+	ast_mutex_destroy(&rs_barrier_lock);
+	ast_cond_destroy(&rs_barrier_cond);
+	return res;
 }
 
 /* ---- threads ---- */

@@ -1,19 +1,20 @@
 //! The AGI dialplan application and the Async AGI loop of one channel.
 //!
-//! `AGI(agi:async[,args…])` attaches a queue (session::Session) to the channel in a
-//! datastore, sends AsyncAGIStart, then runs queued commands in FIFO order on this, the
-//! channel's own thread. With nothing queued it blocks in `ast_waitfor(chan, -1)`: no
-//! polling and no CPU while idle. Whoever queues a command wakes it at once by queueing a
-//! null frame (session::enqueue). When the channel leaves (ASYNCAGI BREAK, hangup,
-//! Redirect) the queue is closed, every command still in it gets an explicit cancellation,
-//! and AsyncAGIEnd is sent.
+//! `AGI(agi:async[,args…])` finds the channel's queue (session::Session, in a datastore;
+//! made by the channel's first run and kept for its life), sends AsyncAGIStart, then runs
+//! queued commands in FIFO order on this, the channel's own thread. With nothing queued it
+//! blocks in `ast_waitfor(chan, -1)`: no polling and no CPU while idle. Whoever queues a
+//! command wakes it at once by queueing a null frame (session::enqueue). When the channel
+//! leaves (ASYNCAGI BREAK, Redirect) what is still queued waits for its next run, as in
+//! stock; on hangup each such command gets an explicit cancellation. Then AsyncAGIEnd.
 use crate::engine;
 use crate::env;
 use crate::events::{CancelReason, Emitter};
+use crate::failpoint;
 use crate::ffi::channel::{current_thread_id, Chan, FrameRead, SendableChannel};
 use crate::ffi::misc;
 use crate::relay;
-use crate::session::Session;
+use crate::session::{Queued, RunId, Session};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -68,53 +69,73 @@ pub fn exec(chan: &Chan, data: &[u8]) -> i32 {
 }
 
 fn run_async(chan: &Chan, script_args: Vec<Vec<u8>>) -> Ended {
-    let session = Arc::new(Session::new());
-    if chan.lock().attach_datastore(session.clone()).is_err() {
+    // The channel's queue: made by its first run, kept for its whole life (as stock).
+    let session = {
+        let locked = chan.lock();
+        match locked.datastore().map(|d| d.downcast::<Session>()) {
+            Some(Ok(session)) => Some(session),
+            Some(Err(_)) => None,
+            None => {
+                let session = Arc::new(Session::new());
+                locked.attach_datastore(session.clone()).ok().map(|()| session)
+            }
+        }
+    };
+    let Some((session, run)) = session.and_then(|s| s.begin().map(|run| (s, run))) else {
         crate::ast_log!(Error, "Failed to start Async AGI on channel {}: it is already in Async AGI", chan.name());
         return Ended::Failure;
-    }
+    };
     let _active = crate::guard::Counted::enter(&ACTIVE);
-
-    // Environment and AsyncAGIStart are made on the relay thread (see crate::relay).
-    let sendable = SendableChannel::new(chan);
-    let threadid = current_thread_id();
-    relay::run_blocking(move || {
-        let chan = sendable.chan();
-        let environment = env::build(&chan.env_facts(threadid), b"async", &script_args);
-        Emitter::new(chan).async_start(&environment);
-    });
-
     let mut events = Emitter::new(chan);
-    let ended = command_loop(chan, &session, &mut events);
-
-    // Leave: no command can be queued from now on, and each one still queued is ended
-    // explicitly, before AsyncAGIEnd.
-    let leftovers = session.close();
-    chan.lock().detach_datastore();
-    if !leftovers.is_empty() {
-        let reason = match ended {
-            Ended::Break => CancelReason::Break,
-            Ended::Failure => CancelReason::Failure,
-            Ended::Hangup if chan.redirect_pending() => CancelReason::Redirect,
-            Ended::Hangup => CancelReason::Hangup,
-        };
-        for cmd in &leftovers {
-            events.async_exec_cancelled(&cmd.id, reason);
+    // The command taken from the queue and not answered yet: if this session fails
+    // (a panic outside the per-command guard), it still gets its one AsyncAGIExec.
+    let mut current: Option<Queued> = None;
+    let ended = crate::guard::guard("Async AGI session", None, || {
+        // Environment and AsyncAGIStart are made on the relay thread (see crate::relay).
+        let sendable = SendableChannel::new(chan);
+        let threadid = current_thread_id();
+        relay::run_blocking(move || {
+            let chan = sendable.chan();
+            let environment = env::build(&chan.env_facts(threadid), b"async", &script_args);
+            Emitter::new(chan).async_start(&environment);
+        });
+        Some(command_loop(chan, &session, run, &mut events, &mut current))
+    });
+    let Some(ended) = ended else {
+        // The session failed inside this module: close the queue, cancel what it held,
+        // take the datastore off the channel, and tell the client the channel left.
+        let leftovers = current.into_iter().chain(session.close());
+        for cmd in leftovers {
+            events.async_exec_cancelled(&cmd.id, CancelReason::Failure);
         }
+        chan.lock().detach_datastore();
+        events.async_end();
+        session.end(run, false, Vec::new());
+        return Ended::Failure;
+    };
+    // Leave. Commands still queued stay for the channel's next run (after ASYNCAGI BREAK, a
+    // Redirect...), as in stock; if the channel hung up, each gets its cancellation now.
+    let hungup = ended == Ended::Hangup && !chan.redirect_pending();
+    let leftovers = session.end(run, hungup, events.last_headers());
+    for cmd in &leftovers {
+        events.async_exec_cancelled(&cmd.id, CancelReason::Hangup);
     }
     events.async_end();
     ended
 }
 
-fn command_loop(chan: &Chan, session: &Session, events: &mut Emitter) -> Ended {
+fn command_loop(chan: &Chan, session: &Session, run: RunId, events: &mut Emitter, current: &mut Option<Queued>) -> Ended {
     let mut io = engine::SessionIo::default();
     let mut hungup = chan.check_hangup_locked();
     loop {
         // Run everything queued, in order.
         while !hungup {
-            let Some(cmd) = session.pop() else { break };
+            let Some(cmd) = session.pop(run) else { break };
+            let cmd = current.insert(cmd);
+            failpoint::hit(cmd.command.as_bytes(), "_TEST PANIC SESSION");
             let outcome = engine::run(chan, events, &mut io, cmd.command.as_bytes());
             events.async_exec(&outcome.text, &cmd.id);
+            *current = None;
             hungup = chan.check_hangup();
             if outcome.status == engine::Status::Break {
                 return Ended::Break;
@@ -128,7 +149,7 @@ fn command_loop(chan: &Chan, session: &Session, events: &mut Emitter) -> Ended {
         } else {
             // Sleep until a frame arrives; a command queued while we sleep brings a null
             // frame (session::enqueue wakes only a sleeping thread).
-            if !session.prepare_to_sleep() {
+            if !session.prepare_to_sleep(run) {
                 continue;
             }
             events.idle();

@@ -49,6 +49,7 @@ fn agi_exec_run(exec: &CliExec) -> CliOut {
     if args.len() < 4 {
         return CliOut::show_usage();
     }
+    crate::failpoint::hit(&args[3], "_TEST PANIC CLI");
     let Some(chan) = ChannelRef::by_name(&args[2]) else {
         exec.print(&format!("Channel {} does not exist.\n", String::from_utf8_lossy(&args[2])));
         return CliOut::failure();

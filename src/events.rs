@@ -1,18 +1,19 @@
 //! The AMI events of Async AGI, with the headers and order stock res_agi gives them: the
-//! channel snapshot headers first, then the event's own. Emitted directly with
-//! manager_event (no stasis/JSON round trip), in the `agi` class.
+//! channel snapshot headers first, then the event's own, in the `agi` class. Like stock's,
+//! they are published on the channel's stasis topic, so a client sees them in their place
+//! among the channel's other events (a `VarSet` before the result of the `SET VARIABLE` that
+//! caused it); unlike stock's, each message carries its event already formatted (no JSON).
 use crate::encode::uri_encode;
 use crate::ffi::channel::{Chan, Snapshot};
-use crate::ffi::misc::manager_event;
-use crate::ffi::sys::EVENT_FLAG_AGI;
+use crate::ffi::misc::publish_event;
 use std::ffi::CStr;
 
 /// Why a queued command was cancelled instead of run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CancelReason {
+    /// The channel hung up (or was destroyed) with the command still queued.
     Hangup,
-    Redirect,
-    Break,
+    /// The session failed inside this module (a bug, caught): see the Asterisk log.
     Failure,
 }
 
@@ -20,8 +21,6 @@ impl CancelReason {
     pub fn as_str(self) -> &'static str {
         match self {
             CancelReason::Hangup => "hangup",
-            CancelReason::Redirect => "redirect",
-            CancelReason::Break => "break",
             CancelReason::Failure => "failure",
         }
     }
@@ -66,21 +65,14 @@ impl<'a> Emitter<'a> {
         }
     }
 
-    fn emit(&mut self, event: &CStr, fields: &[(&str, &[u8])]) {
-        let body = self.body(fields);
-        manager_event(EVENT_FLAG_AGI, event, &body);
+    /// The channel headers the last event carried (empty before the first).
+    pub fn last_headers(&self) -> Vec<u8> {
+        self.cached.as_ref().map(|(_, h)| h.clone()).unwrap_or_default()
     }
 
-    fn body(&mut self, fields: &[(&str, &[u8])]) -> Vec<u8> {
-        let mut body = self.channel_headers();
-        for (key, value) in fields {
-            body.extend_from_slice(key.as_bytes());
-            body.extend_from_slice(b": ");
-            // A value never carries a line break into the event (it would forge headers).
-            body.extend(value.iter().map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }));
-            body.extend_from_slice(b"\r\n");
-        }
-        body
+    fn emit(&mut self, event: &CStr, fields: &[(&str, &[u8])]) {
+        let body = body(self.channel_headers(), fields);
+        publish_event(Some(self.chan), event, &body);
     }
 
     pub fn async_start(&mut self, env: &[u8]) {
@@ -100,12 +92,7 @@ impl<'a> Emitter<'a> {
     /// AsyncAGIExec for a command that was queued but never ran.
     pub fn async_exec_cancelled(&mut self, command_id: &[u8], reason: CancelReason) {
         let result = uri_encode(cancel_result(reason).as_bytes());
-        let mut fields: Vec<(&str, &[u8])> = vec![("Result", result.as_bytes())];
-        if !command_id.is_empty() {
-            fields.push(("CommandId", command_id));
-        }
-        fields.push(("Cancelled", reason.as_str().as_bytes()));
-        self.emit(c"AsyncAGIExec", &fields);
+        self.emit(c"AsyncAGIExec", &cancelled_fields(&result, command_id, reason));
     }
 
     pub fn async_end(&mut self) {
@@ -127,4 +114,32 @@ impl<'a> Emitter<'a> {
             ],
         );
     }
+}
+
+fn body(mut body: Vec<u8>, fields: &[(&str, &[u8])]) -> Vec<u8> {
+    for (key, value) in fields {
+        body.extend_from_slice(key.as_bytes());
+        body.extend_from_slice(b": ");
+        // A value never carries a line break into the event (it would forge headers).
+        body.extend(value.iter().map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }));
+        body.extend_from_slice(b"\r\n");
+    }
+    body
+}
+
+fn cancelled_fields<'a>(result: &'a str, command_id: &'a [u8], reason: CancelReason) -> Vec<(&'static str, &'a [u8])> {
+    let mut fields: Vec<(&str, &[u8])> = vec![("Result", result.as_bytes())];
+    if !command_id.is_empty() {
+        fields.push(("CommandId", command_id));
+    }
+    fields.push(("Cancelled", reason.as_str().as_bytes()));
+    fields
+}
+
+/// AsyncAGIExec for a command still queued when its channel is destroyed (no channel to
+/// read headers from: `headers` are those of the channel's last Async AGI event). It goes
+/// through the manager topic, after everything the channel published.
+pub fn cancelled_after_destroy(headers: &[u8], command_id: &[u8], reason: CancelReason) {
+    let result = uri_encode(cancel_result(reason).as_bytes());
+    publish_event(None, c"AsyncAGIExec", &body(headers.to_vec(), &cancelled_fields(&result, command_id, reason)));
 }

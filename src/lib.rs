@@ -19,6 +19,7 @@ pub mod encode;
 pub mod engine;
 pub mod env;
 pub mod events;
+pub mod failpoint;
 pub mod guard;
 pub mod manager;
 pub mod module;

@@ -15,6 +15,7 @@ pub fn action_agi(action: &Action) -> i32 {
         action.send_error("Both, Channel and Command are *required*");
         return 0;
     }
+    crate::failpoint::hit(&command, "_TEST PANIC ACTION");
     let Some(chan) = ChannelRef::by_name(&channel) else {
         action.send_error(&format!("Channel {} does not exist.", String::from_utf8_lossy(&channel)));
         return 0;

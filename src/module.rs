@@ -1,28 +1,56 @@
 //! Module load and unload, with a registration ledger: load records each registration,
-//! unload (and a failed load) undoes them in reverse order.
+//! unload (and a load that fails half-way) undoes them in reverse order. A declined load
+//! leaves nothing behind: Asterisk unmaps a declined module without calling its unload.
 use crate::ffi::misc;
-use crate::{app, engine, manager, relay};
+use crate::{app, manager, relay};
 use std::sync::Mutex;
 
 #[derive(Clone, Copy, Debug)]
 enum Registration {
+    /// The stasis message type our events travel in.
+    Events,
     Relay,
-    Cli,
+    /// One CLI entry (the shim's index).
+    Cli(usize),
     Manager,
     App,
+    /// ast_agi_register & co. in Asterisk's optional-API registry (app_stack's GOSUB).
+    Api,
 }
 
 static LEDGER: Mutex<Vec<Registration>> = Mutex::new(Vec::new());
 
+/// How long unload waits for the manager to format the events already published.
+const EVENTS_DRAIN_MS: i32 = 5000;
+
+fn register(r: Registration) -> bool {
+    match r {
+        Registration::Events => misc::events_init(),
+        Registration::Relay => relay::start(),
+        Registration::Cli(i) => misc::register_cli(i),
+        Registration::Manager => misc::register_manager(manager::ACTION),
+        Registration::App => misc::register_app(app::APP),
+        Registration::Api => {
+            misc::provide_api(true);
+            true
+        }
+    }
+}
+
 fn undo(r: Registration) {
     let ok = match r {
+        Registration::Events => misc::events_cleanup(EVENTS_DRAIN_MS),
         Registration::Relay => {
             relay::stop();
             true
         }
-        Registration::Cli => misc::unregister_cli(),
+        Registration::Cli(i) => misc::unregister_cli(i),
         Registration::Manager => misc::unregister_manager(manager::ACTION),
         Registration::App => misc::unregister_app(app::APP),
+        Registration::Api => {
+            misc::provide_api(false);
+            true
+        }
     };
     if !ok {
         crate::ast_log!(Warning, "res_agi_rs: could not undo registration {r:?}");
@@ -35,19 +63,21 @@ fn undo_all(ledger: &mut Vec<Registration>) {
     }
 }
 
+/// The registrations of a load, in order.
+fn steps() -> Vec<Registration> {
+    let mut steps = vec![Registration::Events, Registration::Relay];
+    steps.extend((0..misc::cli_count()).map(Registration::Cli));
+    steps.extend([Registration::Manager, Registration::App, Registration::Api]);
+    steps
+}
+
 pub fn load() -> bool {
     let mut ledger = LEDGER.lock().unwrap_or_else(|p| p.into_inner());
     undo_all(&mut ledger);
-    engine::load_docs();
-    engine::load_failpoints();
-    let steps: [(Registration, fn() -> bool); 4] = [
-        (Registration::Relay, relay::start),
-        (Registration::Cli, misc::register_cli),
-        (Registration::Manager, || misc::register_manager(manager::ACTION)),
-        (Registration::App, || misc::register_app(app::APP)),
-    ];
-    for (reg, register) in steps {
-        if !register() {
+    crate::engine::load_docs();
+    crate::failpoint::load();
+    for reg in steps() {
+        if !register(reg) {
             crate::ast_log!(Error, "res_agi_rs: registration {reg:?} failed; declining to load");
             undo_all(&mut ledger);
             return false;
@@ -57,13 +87,22 @@ pub fn load() -> bool {
     true
 }
 
-/// Refuses (false) while channels are in Async AGI: their threads run this module's code.
+/// Refuses (false) while any of this module's code may still run: channels in Async AGI,
+/// Async AGI queues (datastores) on any channel, threads inside a callback.
 pub fn unload() -> bool {
     let active = app::active_sessions();
     if active > 0 {
         crate::ast_log!(
             Warning,
             "res_agi_rs: cannot unload while {active} channel(s) are in Async AGI; hang them up or break them out first"
+        );
+        return false;
+    }
+    let queues = crate::ffi::channel::datastores_alive();
+    if queues > 0 {
+        crate::ast_log!(
+            Warning,
+            "res_agi_rs: cannot unload while {queues} channel(s) keep an Async AGI queue; it goes when the channel hangs up"
         );
         return false;
     }

@@ -199,24 +199,28 @@ fn hangup_cancels_every_queued_command_explicitly() {
 }
 
 #[test]
-fn break_cancels_what_was_queued_behind_it() {
+fn commands_queued_behind_a_break_run_in_the_next_async_agi() {
     let ast = Asterisk::start(Flavour::Ours);
     let ami = ast.ami();
-    let p = park(&ami, "noargs", "");
+    let p = park(&ami, "park", "");
     ami.action(&[("Action", "AGI"), ("Channel", &p.channel), ("Command", "WAIT FOR DIGIT 500"), ("CommandID", "w")]);
     ami.action(&[("Action", "AGI"), ("Channel", &p.channel), ("Command", "ASYNCAGI BREAK"), ("CommandID", "b")]);
-    ami.action(&[("Action", "AGI"), ("Channel", &p.channel), ("Command", "NOOP"), ("CommandID", "late")]);
+    ami.action(&[("Action", "AGI"), ("Channel", &p.channel), ("Command", "GET VARIABLE AGIARGS"), ("CommandID", "late")]);
     let b = ami.wait_event(TIMEOUT, |m| m.is_event("AsyncAGIExec") && m.get("CommandId") == Some("b"));
     assert_eq!(decode(b.get("Result").unwrap()), "200 result=0\n");
-    let late = ami.wait_event(TIMEOUT, |m| m.is_event("AsyncAGIExec") && m.get("CommandId") == Some("late"));
-    assert_eq!(late.get("Cancelled"), Some("break"));
     ami.wait_event(TIMEOUT, |m| m.is_event("AsyncAGIEnd"));
     let after = ami.wait_event(TIMEOUT, |m| m.get("UserEvent") == Some("AfterAGI"));
     assert_eq!(after.get("Status"), Some("SUCCESS"));
+    // The queue belongs to the channel (as in stock): the next AGI(agi:async) runs it.
+    let again = ami.wait_event(TIMEOUT, |m| m.is_event("AsyncAGIStart") && m.get("Uniqueid") == Some(&p.uniqueid));
+    assert!(decode(again.get("Env").unwrap()).contains("agi_arg_1: again"));
+    let late = ami.wait_event(TIMEOUT, |m| m.is_event("AsyncAGIExec") && m.get("CommandId") == Some("late"));
+    assert_eq!(late.get("Cancelled"), None);
+    assert_eq!(decode(late.get("Result").unwrap()), "200 result=1 (again)\n");
 }
 
 #[test]
-fn redirect_takes_the_channel_out_cleanly() {
+fn redirect_keeps_the_queue_and_a_hangup_cancels_it() {
     let ast = Asterisk::start(Flavour::Ours);
     let ami = ast.ami();
     let p = park(&ami, "park", "");
@@ -225,16 +229,32 @@ fn redirect_takes_the_channel_out_cleanly() {
     ami.action(&[("Action", "AGI"), ("Channel", &p.channel), ("Command", "NOOP"), ("CommandID", "queued")]);
     let r = ami.action(&[("Action", "Redirect"), ("Channel", &p.channel), ("Context", "agi"), ("Exten", "redirected"), ("Priority", "1")]);
     assert_eq!(r.get("Response"), Some("Success"), "{r:?}");
-    let q = ami.wait_event(TIMEOUT, |m| m.is_event("AsyncAGIExec") && m.get("CommandId") == Some("queued"));
-    assert_eq!(q.get("Cancelled"), Some("redirect"));
-    assert_eq!(decode(q.get("Result").unwrap()), "511 Command cancelled: channel left Async AGI (redirect)\n");
     ami.wait_event(TIMEOUT, |m| m.is_event("AsyncAGIEnd") && m.get("Uniqueid") == Some(&p.uniqueid));
     let red = ami.wait_event(TIMEOUT, |m| m.get("UserEvent") == Some("Redirected"));
     assert_eq!(red.get("Status"), Some("HANGUP"), "AGISTATUS after Redirect, as stock");
-    // The channel lives on in the new place, out of Async AGI.
-    let r = ami.action(&[("Action", "AGI"), ("Channel", &p.channel), ("Command", "NOOP")]);
-    assert_eq!(r.get("Message"), Some(format!("Failed to add AGI command to channel {} queue", p.channel).as_str()));
+    // The channel lives on in the new place, out of Async AGI; its queue waits (as stock).
+    let r = ami.action(&[("Action", "AGI"), ("Channel", &p.channel), ("Command", "NOOP"), ("CommandID", "later")]);
+    assert_eq!(r.get("Message"), Some("Added AGI command to queue"));
     assert!(ast.cli("core show channels").contains("Wait(3600)"));
+    assert!(ami.collect(Duration::from_millis(300), |m| m.is_event("AsyncAGIExec") && m.get("CommandId") == Some("queued")).is_empty());
+    // The queue keeps the module loaded while the channel lives.
+    let out = ast.cli("module unload res_agi_rs.so");
+    assert!(out.contains("Unable to unload resource") || out.contains("failed"), "unload must be refused: {out}");
+    // Nothing is lost: when the channel goes, each waiting command gets its cancellation.
+    ami.action(&[("Action", "Hangup"), ("Channel", &p.channel)]);
+    for id in ["queued", "later"] {
+        let c = ami.wait_event(TIMEOUT, |m| m.is_event("AsyncAGIExec") && m.get("CommandId") == Some(id));
+        assert_eq!(c.get("Cancelled"), Some("hangup"), "{c:?}");
+        assert_eq!(decode(c.get("Result").unwrap()), "511 Command cancelled: channel left Async AGI (hangup)\n");
+        assert_eq!(c.get("Channel"), Some(p.channel.as_str()), "{c:?}");
+    }
+    // And then the module can go.
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    while !ast.cli("module show like res_agi_rs").contains("0 modules loaded") {
+        ast.cli("module unload res_agi_rs.so");
+        assert!(std::time::Instant::now() < deadline, "module never unloaded");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 #[test]

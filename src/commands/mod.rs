@@ -122,5 +122,5 @@ fn say_result(ctx: &mut Ctx, res: i32) -> Status {
 
 /// Whether a command is available: the failpoint only when failpoints are enabled.
 pub fn available(c: &Command) -> bool {
-    !c.words[0].starts_with('_') || crate::engine::failpoints_enabled()
+    !c.words[0].starts_with('_') || crate::failpoint::enabled()
 }

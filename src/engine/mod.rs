@@ -12,7 +12,6 @@ use crate::ffi::misc::{self, Docs};
 use crate::ffi::speech::Speech;
 use crate::registry;
 use std::ffi::CString;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
 /// What a command handler reports (stock's RESULT_* codes, plus ASYNCAGI BREAK's).
@@ -71,18 +70,6 @@ pub struct Outcome {
 
 /// The documentation of the builtin commands, from the XML documentation Asterisk ships.
 static DOCS: OnceLock<Vec<Docs>> = OnceLock::new();
-
-static FAILPOINTS: AtomicBool = AtomicBool::new(false);
-
-/// Test failpoints (commands::test_panic), on when Asterisk's environment has
-/// RES_AGI_RS_FAILPOINTS=1 at module load.
-pub fn failpoints_enabled() -> bool {
-    FAILPOINTS.load(Ordering::Relaxed)
-}
-
-pub fn load_failpoints() {
-    FAILPOINTS.store(std::env::var("RES_AGI_RS_FAILPOINTS").is_ok_and(|v| v == "1"), Ordering::Relaxed);
-}
 
 /// The answer of a command whose handler panicked (the panic is logged by the guard).
 pub const PANIC_RESULT: &str = "500 Internal error in res_agi_rs: the command failed (see the Asterisk log)\n";

@@ -6,6 +6,7 @@ use std::ffi::{c_void, CStr};
 use std::marker::PhantomData;
 use std::ops::Deref;
 use std::ptr::NonNull;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// A channel Asterisk lent us for the length of a callback (the dialplan app's channel).
@@ -29,8 +30,10 @@ impl Chan {
         self.ptr.as_ptr()
     }
 
+    /// The channel's name, read under its lock: a masquerade on another thread can rename it.
     pub fn name(&self) -> String {
-        // SAFETY: live channel (type invariant); the name is copied at once.
+        let _l = self.lock();
+        // SAFETY: live channel (type invariant), locked; the name is copied at once.
         String::from_utf8_lossy(&bytes(unsafe { sys::ast_channel_name(self.raw()) })).into_owned()
     }
 
@@ -375,6 +378,8 @@ impl ChanLock<'_> {
                 drop(Box::from_raw(boxed));
                 return Err(());
             }
+            // Counted from here: freeing the datastore runs the destroy callback.
+            DATASTORES.fetch_add(1, Ordering::SeqCst);
             if sys::ast_channel_datastore_add(self.chan.raw(), ds) != 0 {
                 sys::ast_datastore_free(ds);
                 return Err(());
@@ -406,14 +411,33 @@ impl Drop for ChanLock<'_> {
     }
 }
 
-/// Frees what `attach_datastore` boxed; called by the datastore's destroy callback.
+/// Our datastores alive on any channel: the module must not unload while one exists (its
+/// destroy callback is our code).
+static DATASTORES: AtomicUsize = AtomicUsize::new(0);
+
+pub fn datastores_alive() -> usize {
+    DATASTORES.load(Ordering::SeqCst)
+}
+
+/// Takes back what `attach_datastore` boxed; called by the datastore's destroy callback.
 ///
 /// # Safety
-/// `data` must be a pointer made by `attach_datastore`, not freed before.
-pub(crate) unsafe fn free_datastore_data(data: *mut c_void) {
-    if !data.is_null() {
-        drop(Box::from_raw(data.cast::<DatastoreData>()));
+/// `data` must be a pointer made by `attach_datastore`, not taken before.
+pub(crate) unsafe fn take_datastore_data(data: *mut c_void) -> Option<DatastoreData> {
+    if data.is_null() {
+        return None;
     }
+    let value = *Box::from_raw(data.cast::<DatastoreData>());
+    DATASTORES.fetch_sub(1, Ordering::SeqCst);
+    Some(value)
+}
+
+/// A new reference to the value of one of our datastores (its fixup callback).
+///
+/// # Safety
+/// `data` must be a pointer made by `attach_datastore`, still attached.
+pub(crate) unsafe fn peek_datastore_data(data: *mut c_void) -> Option<DatastoreData> {
+    (!data.is_null()).then(|| (*data.cast::<DatastoreData>()).clone())
 }
 
 /// The state of the channel called `name`, from its latest snapshot.

@@ -92,3 +92,18 @@ pub(crate) unsafe fn call<'a>(e: *mut sys::ast_cli_entry, cmd: i32, a: *const sy
         Some(CliCall::Exec(CliExec { a }))
     }
 }
+
+/// What a CLI callback returns when its handler failed (a caught panic): for an execution,
+/// `text` on the CLI and CLI_FAILURE; for init and completion, nothing.
+///
+/// # Safety
+/// `a` must be the live argument of the current CLI callback.
+pub(crate) unsafe fn failed(cmd: i32, a: *const sys::ast_cli_args, text: &str) -> *mut c_char {
+    if cmd == sys::CLI_INIT as i32 || cmd == sys::CLI_GENERATE as i32 {
+        return std::ptr::null_mut();
+    }
+    if let Some(a) = a.as_ref() {
+        CliExec { a }.print(text);
+    }
+    CliOut::failure().into_raw()
+}

@@ -1,6 +1,6 @@
 //! Every function Asterisk calls into us. Each turns raw pointers into the safe wrappers
 //! and runs the feature code behind `guard`, returning Asterisk's error value on panic.
-use super::channel::{free_datastore_data, Chan};
+use super::channel::{peek_datastore_data, take_datastore_data, Chan};
 use super::cli;
 use super::manager::Action;
 use super::sys;
@@ -50,10 +50,14 @@ pub extern "C" fn rs_agi_app_exec(chan: *mut sys::ast_channel, data: *const c_ch
 #[no_mangle]
 pub extern "C" fn rs_agi_manager_action(s: *mut sys::mansession, m: *const sys::message) -> c_int {
     let _inside = inside();
-    guard("manager action AGI", 0, || {
-        // SAFETY: these are the live arguments of this manager callback.
-        let action = unsafe { Action::new(s, m) };
-        crate::manager::action_agi(&action)
+    // SAFETY: these are the live arguments of this manager callback.
+    let action = unsafe { Action::new(s, m) };
+    guard("manager action AGI", None, || Some(crate::manager::action_agi(&action))).unwrap_or_else(|| {
+        // The client still gets its one response, with its ActionID.
+        guard("manager action AGI (error response)", (), || {
+            action.send_error("Internal error in res_agi_rs: the action failed (see the Asterisk log)")
+        });
+        0
     })
 }
 
@@ -65,12 +69,17 @@ fn cli_entry(
     body: fn(cli::CliCall) -> cli::CliOut,
 ) -> *mut c_char {
     let _inside = inside();
-    guard(what, std::ptr::null_mut(), || {
+    guard(what, None, || {
         // SAFETY: these are the live arguments of this CLI callback.
-        match unsafe { cli::call(e, cmd, a) } {
+        Some(match unsafe { cli::call(e, cmd, a) } {
             Some(call) => body(call).into_raw(),
             None => std::ptr::null_mut(),
-        }
+        })
+    })
+    .unwrap_or_else(|| {
+        // A panic: not CLI_SUCCESS (which is NULL) but a failure the user can see.
+        // SAFETY: the live arguments of this CLI callback, as above.
+        unsafe { cli::failed(cmd, a, &format!("res_agi_rs: internal error in {what} (see the Asterisk log)\n")) }
     })
 }
 
@@ -99,7 +108,24 @@ pub extern "C" fn rs_agi_datastore_destroy(data: *mut c_void) {
     let _inside = inside();
     guard("datastore destroy", (), || {
         // SAFETY: Asterisk calls destroy once with the data our attach_datastore stored.
-        unsafe { free_datastore_data(data) }
+        let value = unsafe { take_datastore_data(data) };
+        if let Some(session) = value.and_then(|v| v.downcast::<crate::session::Session>().ok()) {
+            session.destroyed();
+        }
+    })
+}
+
+/// A masquerade moved our datastore from `old` to `new` (the channel taking over old's
+/// identity): the queue goes with it.
+#[no_mangle]
+pub extern "C" fn rs_agi_datastore_fixup(data: *mut c_void, _old: *mut sys::ast_channel, _new: *mut sys::ast_channel) {
+    let _inside = inside();
+    guard("datastore fixup", (), || {
+        // SAFETY: data is our datastore's, alive while the datastore is (Asterisk holds both
+        // channels locked during the fixup).
+        if let Some(session) = unsafe { peek_datastore_data(data) }.and_then(|v| v.downcast::<crate::session::Session>().ok()) {
+            session.moved();
+        }
     })
 }
 

@@ -25,14 +25,50 @@ pub fn unregister_manager(name: &'static CStr) -> bool {
     unsafe { sys::ast_manager_unregister(name.as_ptr()) == 0 }
 }
 
-pub fn register_cli() -> bool {
-    // SAFETY: the entries are static in the shim.
-    unsafe { shim::rs_shim_register_cli() == 0 }
+/// How many CLI entries the shim defines (registered one by one).
+pub fn cli_count() -> usize {
+    // SAFETY: returns a constant.
+    unsafe { shim::rs_shim_cli_count() as usize }
 }
 
-pub fn unregister_cli() -> bool {
-    // SAFETY: the entries are static in the shim.
-    unsafe { shim::rs_shim_unregister_cli() == 0 }
+/// Registers CLI entry `i` (< cli_count()).
+pub fn register_cli(i: usize) -> bool {
+    assert!(i < cli_count());
+    // SAFETY: i is in range; the entries are static in the shim.
+    unsafe { shim::rs_shim_register_cli(i as i32) == 0 }
+}
+
+pub fn unregister_cli(i: usize) -> bool {
+    assert!(i < cli_count());
+    // SAFETY: i is in range; the entries are static in the shim.
+    unsafe { shim::rs_shim_unregister_cli(i as i32) == 0 }
+}
+
+/// Hands res_agi's public API (ast_agi_register & co.) to Asterisk's optional-API registry
+/// when nobody provides it (stock res_agi.so may), or takes back what we provided.
+pub fn provide_api(on: bool) {
+    // SAFETY: the shim's functions stay valid while the module is mapped; unload and the
+    // shim's destructor take them back.
+    unsafe {
+        if on {
+            shim::rs_shim_api_provide()
+        } else {
+            shim::rs_shim_api_withdraw()
+        }
+    }
+}
+
+/// Creates the stasis message type our events travel in.
+pub fn events_init() -> bool {
+    // SAFETY: called once per load, before any event is published.
+    unsafe { shim::rs_shim_events_init() == 0 }
+}
+
+/// Waits (up to `timeout_ms`) until the manager has formatted every event we published,
+/// then drops the message type. False on timeout.
+pub fn events_cleanup(timeout_ms: i32) -> bool {
+    // SAFETY: called at unload, after the last event was published.
+    unsafe { shim::rs_shim_events_cleanup(timeout_ms) == 0 }
 }
 
 /// `ast_random()`, as stock res_agi numbers AGIExecStart/End.
@@ -64,12 +100,15 @@ pub fn standard_app_args(data: &[u8]) -> Vec<Vec<u8>> {
     argv[..n as usize].iter().map(|&p| opt_bytes(p).unwrap_or_default()).collect()
 }
 
-/// `manager_event(category, event, "%s", body)`; body is the header block (each line
-/// ending in CRLF).
-pub fn manager_event(category: u32, event: &CStr, body: &[u8]) {
+/// Publishes an AGI event (class `agi`) on `chan`'s stasis topic, so AMI delivers it in order
+/// with the channel's other events; with no channel (it is being destroyed), on the manager
+/// topic. `body` is the header block, each line ending in CRLF.
+pub fn publish_event(chan: Option<&super::channel::Chan>, event: &CStr, body: &[u8]) {
     let body = cstring(body);
-    // SAFETY: valid C strings; the shim passes body as a "%s" argument.
-    unsafe { shim::rs_shim_manager_event(category as i32, event.as_ptr(), body.as_ptr()) }
+    let chan = chan.map_or(std::ptr::null_mut(), |c| c.raw());
+    // SAFETY: chan is NULL or live for this call; valid C strings, copied by the shim, which
+    // passes body to formatting functions as a "%s" argument only.
+    unsafe { shim::rs_shim_event_publish(chan, event.as_ptr(), body.as_ptr()) }
 }
 
 /// C's `sscanf(s, "%30lf", &v) == 1` (strtod on at most the first 30 characters).

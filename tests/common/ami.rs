@@ -174,6 +174,24 @@ impl Ami {
         self.shared.queue.lock().unwrap().0.clear();
     }
 
+    /// Waits for a message matching `pred`, then removes and returns, in arrival order, every
+    /// message up to and including it. Panics (with what did arrive) on timeout.
+    pub fn take_until(&self, timeout: Duration, pred: impl Fn(&Message) -> bool) -> Vec<Message> {
+        let deadline = Instant::now() + timeout;
+        let mut q = self.shared.queue.lock().unwrap();
+        loop {
+            if let Some(pos) = q.0.iter().position(&pred) {
+                return q.0.drain(..=pos).collect();
+            }
+            let now = Instant::now();
+            if now >= deadline || q.1 {
+                let seen: Vec<String> = q.0.iter().map(|m| format!("{:?}", m.headers)).collect();
+                panic!("expected message did not arrive in {timeout:?}; unconsumed messages:\n{}", seen.join("\n"));
+            }
+            q = self.shared.cond.wait_timeout(q, deadline - now).unwrap().0;
+        }
+    }
+
     /// Waits `quiet` and returns (consuming) every message matching `pred` that arrived.
     pub fn collect(&self, quiet: Duration, pred: impl Fn(&Message) -> bool) -> Vec<Message> {
         std::thread::sleep(quiet);

@@ -1,0 +1,22 @@
+//! Test failpoints: named places that panic on purpose, to prove that every guard holds
+//! (a panic never reaches Asterisk, and every command still ends in one result). They exist
+//! only when Asterisk's environment had RES_AGI_RS_FAILPOINTS=1 when the module loaded.
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static ENABLED: AtomicBool = AtomicBool::new(false);
+
+pub fn enabled() -> bool {
+    ENABLED.load(Ordering::Relaxed)
+}
+
+/// Reads RES_AGI_RS_FAILPOINTS (module load).
+pub fn load() {
+    ENABLED.store(std::env::var("RES_AGI_RS_FAILPOINTS").is_ok_and(|v| v == "1"), Ordering::Relaxed);
+}
+
+/// Panics when failpoints are on and `text` is the failpoint's trigger `name` (any case).
+pub fn hit(text: &[u8], name: &str) {
+    if enabled() && text.eq_ignore_ascii_case(name.as_bytes()) {
+        panic!("failpoint {name}");
+    }
+}
