@@ -85,6 +85,16 @@ include_dir() { echo "$CACHE/include"; }
 
 inst_dir() { echo "$INST_BASE/$1"; }   # path inside the chroot
 
+install_module() {
+    [ -f "$MODULE" ] || die "module $MODULE not built: run make"
+    # Atomic and only when changed: other instances may have it mapped right now.
+    if ! cmp -s "$MODULE" "$ROOT$MODDIR/res_agi_rs.so"; then
+        local tmpmod; tmpmod=$(mktemp "$ROOT$MODDIR/.res_agi_rs.XXXXXX")
+        install -m 0644 "$MODULE" "$tmpmod"
+        mv -f "$tmpmod" "$ROOT$MODDIR/res_agi_rs.so"
+    fi
+}
+
 prepare() {
     local name=$1 port=$2 flavour=$3
     [ -f "$ROOT/.res_agi_rs-provisioned" ] || die "no sandbox at $ROOT: run '$0 provision' (or make sandbox)"
@@ -96,17 +106,15 @@ prepare() {
     local agi_load agi_noload
     case "$flavour" in
         ours)
-            [ -f "$MODULE" ] || die "module $MODULE not built: run make"
-            # Atomic and only when changed: other instances may have it mapped right now.
-            if ! cmp -s "$MODULE" "$ROOT$MODDIR/res_agi_rs.so"; then
-                local tmpmod; tmpmod=$(mktemp "$ROOT$MODDIR/.res_agi_rs.XXXXXX")
-                install -m 0644 "$MODULE" "$tmpmod"
-                mv -f "$tmpmod" "$ROOT$MODDIR/res_agi_rs.so"
-            fi
+            install_module
             agi_load="load => res_agi_rs.so"; agi_noload="noload => res_agi.so" ;;
         stock)
             agi_load="load => res_agi.so"; agi_noload="noload => res_agi_rs.so" ;;
-        *) die "flavour must be ours or stock, not '$flavour'" ;;
+        stock+ours)
+            # Stock loaded, ours present but not loaded (a test loads it by hand beside stock).
+            install_module
+            agi_load="load => res_agi.so"; agi_noload="noload => res_agi_rs.so" ;;
+        *) die "flavour must be ours, stock or stock+ours, not '$flavour'" ;;
     esac
     # The tests' speech engine, when built (make test), is loaded with either flavour.
     local speech="; no test speech engine (make build/test_speech.so)"

@@ -3,7 +3,8 @@
 //! without a lock; these only when no builtin matches, under a read lock.
 use crate::commands::BUILTIN;
 use crate::engine::parse::{same_words, words_start};
-use crate::ffi::agi::ForeignCommand;
+use crate::ffi::agi::{ForeignCommand, ModuleHold};
+use crate::ffi::misc::Docs;
 use crate::ffi::{log, sys};
 use std::sync::RwLock;
 
@@ -38,16 +39,37 @@ pub fn unregister(cmd: ForeignCommand) -> i32 {
     1
 }
 
-/// The first registered command whose words start the line (stock's find_command).
-pub fn find(argv: &[Vec<u8>]) -> Option<ForeignCommand> {
-    let foreign = FOREIGN.read().unwrap_or_else(|p| p.into_inner());
-    foreign.iter().copied().find(|f| {
-        let words = f.words();
-        !words.is_empty() && words_start(argv, &words)
-    })
+/// A registered command found for a line, with its module held (it cannot unload, nor the
+/// descriptor go, until this is dropped).
+pub struct Found {
+    pub command: ForeignCommand,
+    pub held: ModuleHold,
 }
 
-/// Every registered command (for `agi show commands`).
-pub fn all() -> Vec<ForeignCommand> {
-    FOREIGN.read().unwrap_or_else(|p| p.into_inner()).clone()
+/// The first registered command whose words start the line (stock's find_command). None
+/// also when its module is being unloaded.
+pub fn find(argv: &[Vec<u8>]) -> Option<Found> {
+    let foreign = FOREIGN.read().unwrap_or_else(|p| p.into_inner());
+    let command = foreign.iter().copied().find(|f| {
+        let words = f.words();
+        !words.is_empty() && words_start(argv, &words)
+    })?;
+    // Under the lock: the command is registered, so its module is loaded.
+    let held = command.hold()?;
+    Some(Found { command, held })
+}
+
+/// A registered command as `agi show commands` and `agi dump html` list it.
+pub struct Listed {
+    pub words: Vec<Vec<u8>>,
+    pub dead: bool,
+    pub docs: Docs,
+    pub xml: bool,
+}
+
+/// Every registered command, read under the lock (a module cannot unregister, and so free
+/// its descriptor and docs, while they are read).
+pub fn all() -> Vec<Listed> {
+    let foreign = FOREIGN.read().unwrap_or_else(|p| p.into_inner());
+    foreign.iter().map(|f| Listed { words: f.words(), dead: f.dead(), docs: f.docs(), xml: f.xml_docs() }).collect()
 }

@@ -274,7 +274,7 @@ impl Recorder {
 fn transcript(flavour: Flavour) -> Vec<String> {
     let ast = Asterisk::start(flavour);
     let ami = ast.ami();
-    let (id1, id2) = (format!("cmp-{}-1", flavour_name(flavour)), format!("cmp-{}-2", flavour_name(flavour)));
+    let (id1, id2) = (format!("cmp-{flavour:?}-1"), format!("cmp-{flavour:?}-2"));
     let r = ami.action(&[
         ("Action", "Originate"),
         ("Channel", "Local/park@agi"),
@@ -305,6 +305,14 @@ fn transcript(flavour: Flavour) -> Vec<String> {
         out.extend(rec.lines(until_exec(&id)));
     }
 
+    // Five commands sent at once: each VarSet keeps its place between its command's
+    // AGIExecStart and AGIExecEnd (issue #7's report).
+    out.push("-- five SET VARIABLE, pipelined".into());
+    for n in 1..=5 {
+        send(&format!("SET VARIABLE V{n} x{n}"), &format!("v{n}"));
+    }
+    out.extend(rec.lines(until_exec("v5")));
+
     // The queue belongs to the channel: a command queued behind ASYNCAGI BREAK runs in the
     // channel's next AGI(agi:async) (the dialplan's next priority parks it again).
     out.push("-- ASYNCAGI BREAK with a command queued behind it".into());
@@ -329,13 +337,6 @@ fn transcript(flavour: Flavour) -> Vec<String> {
     ami.send(&[("Action", "Hangup"), ("Channel", &channel)]);
     out.extend(rec.lines(ami.take_until(TIMEOUT, |m| m.is_event("Hangup") && m.get("Uniqueid") == Some(&id2))));
     out
-}
-
-fn flavour_name(f: Flavour) -> &'static str {
-    match f {
-        Flavour::Ours => "ours",
-        Flavour::Stock => "stock",
-    }
 }
 
 #[test]

@@ -120,8 +120,8 @@ pub fn all_commands() -> Vec<CommandInfo> {
             xml: true,
         })
         .collect();
-    out.extend(registry::all().into_iter().filter(|f| f.words().first().is_some_and(|w| !w.starts_with(b"_"))).map(|f| {
-        CommandInfo { words: f.words(), dead: f.dead(), docs: f.docs(), xml: f.xml_docs() }
+    out.extend(registry::all().into_iter().filter(|f| f.words.first().is_some_and(|w| !w.starts_with(b"_"))).map(|f| {
+        CommandInfo { words: f.words, dead: f.dead, docs: f.docs, xml: f.xml }
     }));
     out
 }
@@ -197,11 +197,11 @@ pub fn run(chan: &Chan, events: &mut Emitter, io: &mut SessionIo, line: &[u8]) -
             return unknown(events);
         };
         let speech_ptr = ctx.speech.as_ref().map(|s| s.raw());
-        let ran = crate::guard::guard(&what, None, || Some(foreign.run(chan, &argv, pipe, speech_ptr)));
+        let ran = crate::guard::guard(&what, None, || Some(foreign.command.run(&foreign.held, chan, &argv, pipe, speech_ptr)));
         ctx.reply(pipe.drain());
+        // The docs are read while the module is still held.
         match ran {
-            Some(None) => return unknown(events),
-            Some(Some(code)) => (Some(Status::from_code(code)), foreign.docs().usage),
+            Some(code) => (Some(Status::from_code(code)), foreign.command.docs().usage),
             None => (None, None),
         }
     };

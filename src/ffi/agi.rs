@@ -102,16 +102,24 @@ impl ForeignCommand {
         }
     }
 
-    /// Runs the handler on `chan` with an AGI state whose output goes to `out`. Returns
-    /// None when the registering module is no longer running.
-    pub fn run(&self, chan: &Chan, argv: &[CString], out: &OutputPipe, speech: Option<*mut sys::ast_speech>) -> Option<i32> {
-        // SAFETY: live descriptor; the module reference taken here is dropped below.
-        let module = unsafe { shim::rs_shim_module_running_ref((*self.raw()).mod_) };
-        // SAFETY: live descriptor.
-        let registered_module = unsafe { (*self.raw()).mod_ };
-        if module.is_null() && !registered_module.is_null() {
-            return None;
+    /// Takes a running reference on the module that registered this command, so that it
+    /// (and this descriptor) cannot go while the reference is held. None when that module
+    /// is being unloaded. Call it while the command is known to be registered (under the
+    /// registry's lock).
+    pub fn hold(&self) -> Option<ModuleHold> {
+        // SAFETY: live descriptor (registered).
+        let module = unsafe { (*self.raw()).mod_ };
+        if module.is_null() {
+            return Some(ModuleHold(None));
         }
+        // SAFETY: a registered module is loaded; the reference is released by ModuleHold.
+        let held = unsafe { shim::rs_shim_module_running_ref(module) };
+        NonNull::new(held).map(|m| ModuleHold(Some(m)))
+    }
+
+    /// Runs the handler on `chan` with an AGI state whose output goes to `out`. The caller
+    /// holds the registering module (`hold`).
+    pub fn run(&self, _held: &ModuleHold, chan: &Chan, argv: &[CString], out: &OutputPipe, speech: Option<*mut sys::ast_speech>) -> i32 {
         let mut ptrs: Vec<*const c_char> = argv.iter().map(|a| a.as_ptr()).collect();
         ptrs.push(std::ptr::null());
         let mut agi = sys::agi_state {
@@ -122,18 +130,26 @@ impl ForeignCommand {
             ..Default::default()
         };
         // SAFETY: channel thread; argv and agi live across the call; the handler is the
-        // registering module's, which the reference above keeps loaded.
-        let res = unsafe {
+        // registering module's, which the held reference keeps loaded.
+        unsafe {
             match (*self.raw()).handler {
                 Some(h) => h(chan.raw(), &mut agi, argv.len() as i32, ptrs.as_ptr()),
                 None => sys::RESULT_SHOWUSAGE as i32,
             }
-        };
-        if !module.is_null() {
-            // SAFETY: releases the reference taken above.
-            unsafe { shim::rs_shim_module_unref(module) };
         }
-        Some(res)
+    }
+}
+
+/// A running reference on a module that registered AGI commands (none for a command
+/// registered without a module), released on Drop.
+pub struct ModuleHold(Option<NonNull<sys::ast_module>>);
+
+impl Drop for ModuleHold {
+    fn drop(&mut self) {
+        if let Some(m) = self.0 {
+            // SAFETY: releases the one reference taken in `hold`.
+            unsafe { shim::rs_shim_module_unref(m.as_ptr()) };
+        }
     }
 }
 

@@ -19,6 +19,8 @@ pub const TIMEOUT: Duration = Duration::from_secs(10);
 pub enum Flavour {
     Ours,
     Stock,
+    /// Stock res_agi.so loaded; ours installed beside it but not loaded.
+    StockPlusOurs,
 }
 
 impl Flavour {
@@ -26,6 +28,7 @@ impl Flavour {
         match self {
             Flavour::Ours => "ours",
             Flavour::Stock => "stock",
+            Flavour::StockPlusOurs => "stock+ours",
         }
     }
 }
@@ -70,10 +73,10 @@ impl Asterisk {
     pub fn start_full(flavour: Flavour, env: &[(&str, &str)], timing: bool) -> Asterisk {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let name = format!("test-{}-{}-{}", flavour.as_str(), std::process::id(), n);
+        let name = format!("test-{}-{}-{}", flavour.as_str().replace('+', "-"), std::process::id(), n);
         let port = free_port();
         let module = project_dir().join("build/res_agi_rs.so");
-        if flavour == Flavour::Ours {
+        if flavour != Flavour::Stock {
             assert!(module.exists(), "{} is missing: run `make test` (it builds the module first)", module.display());
         }
         let prep = Command::new(sandbox_script())
