@@ -25,6 +25,8 @@
 #include "asterisk/speech.h"
 #include "asterisk/stasis.h"
 #include "asterisk/stasis_channels.h"
+#include "asterisk/paths.h"
+#include "asterisk/app.h"
 
 /* We provide res_agi's public API (app_stack's GOSUB registers through it). Debian's Asterisk
  * is built with OPTIONAL_API: there the functions go to Asterisk's optional-API registry
@@ -52,6 +54,8 @@ void ast_optional_api_unprovide(const char *symname, rs_optional_fn impl);
 extern int rs_agi_load(void);
 extern int rs_agi_unload(void);
 extern int rs_agi_app_exec(struct ast_channel *chan, const char *data);
+extern int rs_agi_eagi_exec(struct ast_channel *chan, const char *data);
+extern int rs_agi_deadagi_exec(struct ast_channel *chan, const char *data);
 extern int rs_agi_manager_action(struct mansession *s, const struct message *m);
 extern char *rs_agi_cli_exec(struct ast_cli_entry *e, int cmd, struct ast_cli_args *a);
 extern char *rs_agi_cli_debug(struct ast_cli_entry *e, int cmd, struct ast_cli_args *a);
@@ -241,9 +245,16 @@ void rs_shim_module_unref(struct ast_module *mod)
 }
 
 /* ---- registration ---- */
-int rs_shim_register_app(const char *name)
+int rs_shim_register_app(const char *name, int kind)
 {
-	return ast_register_application_xml(name, rs_agi_app_exec);
+	switch (kind) {
+	case 1:
+		return ast_register_application_xml(name, rs_agi_eagi_exec);
+	case 2:
+		return ast_register_application_xml(name, rs_agi_deadagi_exec);
+	default:
+		return ast_register_application_xml(name, rs_agi_app_exec);
+	}
 }
 
 int rs_shim_register_manager(const char *action, int authority)
@@ -447,6 +458,105 @@ int rs_shim_events_cleanup(int timeout_ms)
 	ast_mutex_destroy(&rs_barrier_lock);
 	ast_cond_destroy(&rs_barrier_cond);
 	return res;
+}
+
+/* ---- AGI scripts: fork/exec as stock's launch_script ----
+ * What runs in the child after fork must be C (only async-signal-safe work is sound there in
+ * a threaded process; this mirrors stock exactly). Pipes are made close-on-exec so that no
+ * other child Asterisk forks meanwhile keeps them open (dup2 clears the flag on 0, 1, 3). */
+const char *rs_shim_agi_dir(void)
+{
+	return ast_config_AST_AGI_DIR;
+}
+
+/* Returns the child's pid, or -1. fds[0]: read the child's stdout; fds[1]: write its stdin.
+ * With audio non-NULL (EAGI), *audio is the (non-blocking) write end of its fd 3. The caller
+ * must call rs_shim_safe_fork_cleanup() afterwards, whatever this returned, once *forked is 1. */
+int rs_shim_launch_script(const char *script, char *const argv[], int fds[2], int *audio, int *forked)
+{
+	int pid, toast[2], fromast[2], audio_p[2] = { -1, -1 };
+
+	*forked = 0;
+	if (pipe2(toast, O_CLOEXEC)) {
+		ast_log(LOG_WARNING, "Unable to create toast pipe: %s\n", strerror(errno));
+		return -1;
+	}
+	if (pipe2(fromast, O_CLOEXEC)) {
+		ast_log(LOG_WARNING, "unable to create fromast pipe: %s\n", strerror(errno));
+		close(toast[0]);
+		close(toast[1]);
+		return -1;
+	}
+	if (audio) {
+		if (pipe2(audio_p, O_CLOEXEC) || ast_fd_set_flags(audio_p[1], O_NONBLOCK) < 0) {
+			ast_log(LOG_WARNING, "unable to create audio pipe: %s\n", strerror(errno));
+			close(fromast[0]);
+			close(fromast[1]);
+			close(toast[0]);
+			close(toast[1]);
+			if (audio_p[0] > -1) {
+				close(audio_p[0]);
+				close(audio_p[1]);
+			}
+			return -1;
+		}
+	}
+	*forked = 1;
+	if ((pid = ast_safe_fork(1)) < 0) {
+		ast_log(LOG_WARNING, "Failed to fork(): %s\n", strerror(errno));
+		close(fromast[0]);
+		close(fromast[1]);
+		close(toast[0]);
+		close(toast[1]);
+		if (audio) {
+			close(audio_p[0]);
+			close(audio_p[1]);
+		}
+		return -1;
+	}
+	if (!pid) {
+		setenv("AST_CONFIG_DIR", ast_config_AST_CONFIG_DIR, 1);
+		setenv("AST_CONFIG_FILE", ast_config_AST_CONFIG_FILE, 1);
+		setenv("AST_MODULE_DIR", ast_config_AST_MODULE_DIR, 1);
+		setenv("AST_SPOOL_DIR", ast_config_AST_SPOOL_DIR, 1);
+		setenv("AST_MONITOR_DIR", ast_config_AST_MONITOR_DIR, 1);
+		setenv("AST_VAR_DIR", ast_config_AST_VAR_DIR, 1);
+		setenv("AST_DATA_DIR", ast_config_AST_DATA_DIR, 1);
+		setenv("AST_LOG_DIR", ast_config_AST_LOG_DIR, 1);
+		setenv("AST_AGI_DIR", ast_config_AST_AGI_DIR, 1);
+		setenv("AST_KEY_DIR", ast_config_AST_KEY_DIR, 1);
+		setenv("AST_RUN_DIR", ast_config_AST_RUN_DIR, 1);
+		/* Don't run AGI scripts with realtime priority -- it causes audio stutter */
+		ast_set_priority(0);
+		dup2(fromast[0], STDIN_FILENO);
+		dup2(toast[1], STDOUT_FILENO);
+		if (audio) {
+			dup2(audio_p[0], STDERR_FILENO + 1);
+		} else {
+			close(STDERR_FILENO + 1);
+		}
+		ast_close_fds_above_n(STDERR_FILENO + 1);
+		execv(script, argv);
+		ast_child_verbose(1, "Failed to execute '%s': %s", script, strerror(errno));
+		fprintf(stdout, "failure\n");
+		fflush(stdout);
+		_exit(1);
+	}
+	ast_verb(3, "Launched AGI Script %s\n", script);
+	fds[0] = toast[0];
+	fds[1] = fromast[1];
+	close(toast[1]);
+	close(fromast[0]);
+	if (audio) {
+		*audio = audio_p[1];
+		close(audio_p[0]);
+	}
+	return pid;
+}
+
+void rs_shim_safe_fork_cleanup(void)
+{
+	ast_safe_fork_cleanup();
 }
 
 /* ---- threads ---- */

@@ -26,3 +26,4 @@
 #include "asterisk/speech.h"
 #include "asterisk/agi.h"
 #include "asterisk/optional_api.h"
+#include "asterisk/srv.h"

@@ -102,7 +102,9 @@ prepare() {
     local d; d=$(inst_dir "$name")
     local host_d=$ROOT$d
     rm -rf "$host_d"
-    mkdir -p "$host_d"/{etc,run,log,db,spool,cache}
+    mkdir -p "$host_d"/{etc,run,log,db,spool,cache,agi}
+    # The tests' AGI scripts, in astagidir.
+    install -m 0755 "$HERE"/tests/agi/* "$host_d/agi/"
     local agi_load agi_noload
     case "$flavour" in
         ours)

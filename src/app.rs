@@ -7,18 +7,18 @@
 //! command wakes it at once by queueing a null frame (session::enqueue). When the channel
 //! leaves (ASYNCAGI BREAK, Redirect) what is still queued waits for its next run, as in
 //! stock; on hangup each such command gets an explicit cancellation. Then AsyncAGIEnd.
+use crate::classic::{self, AgiResult};
 use crate::engine;
 use crate::env;
 use crate::events::{CancelReason, Emitter};
 use crate::failpoint;
-use crate::ffi::channel::{current_thread_id, Chan, FrameRead, SendableChannel};
+use crate::ffi::channel::{current_thread_id, Chan, Format, FrameRead, SendableChannel};
 use crate::ffi::misc;
 use crate::relay;
 use crate::session::{Queued, RunId, Session};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-pub const APP: &std::ffi::CStr = c"AGI";
 
 /// Channels currently in Async AGI; the module refuses to unload while any are.
 static ACTIVE: AtomicUsize = AtomicUsize::new(0);
@@ -39,30 +39,100 @@ pub enum Ended {
     Failure,
 }
 
-/// The AGI application. Returns 0 to go on in the dialplan, -1 to hang up.
-pub fn exec(chan: &Chan, data: &[u8]) -> i32 {
+/// The dialplan applications this module registers (stock's three).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppKind {
+    /// `AGI(script|agi://…|hagi://…|agi:async[,args])`.
+    Agi,
+    /// `EAGI(script[,args])`: AGI with the channel's inbound audio on the script's fd 3.
+    Eagi,
+    /// `DeadAGI(...)`: deprecated, runs AGI.
+    DeadAgi,
+}
+
+impl AppKind {
+    pub const ALL: [AppKind; 3] = [AppKind::Agi, AppKind::Eagi, AppKind::DeadAgi];
+
+    pub fn name(self) -> &'static std::ffi::CStr {
+        match self {
+            AppKind::Agi => c"AGI",
+            AppKind::Eagi => c"EAGI",
+            AppKind::DeadAgi => c"DeadAGI",
+        }
+    }
+}
+
+/// One of the applications was called. Returns 0 to go on in the dialplan, -1 to hang up.
+pub fn exec_app(kind: AppKind, chan: &Chan, data: &[u8]) -> i32 {
+    match kind {
+        AppKind::Agi => exec(chan, data, false),
+        AppKind::Eagi => eagi(chan, data),
+        AppKind::DeadAgi => {
+            crate::ast_log!(Warning, "DeadAGI has been deprecated, please use AGI in all cases!");
+            exec(chan, data, false)
+        }
+    }
+}
+
+fn eagi(chan: &Chan, data: &[u8]) -> i32 {
+    if chan.check_hangup() {
+        crate::ast_log!(Error, "EAGI cannot be run on a dead/hungup channel, please use AGI.");
+        return 0;
+    }
+    let requested = chan.get_var(c"EAGI_AUDIO_FORMAT").and_then(|name| {
+        let format = Format::by_name(&crate::ffi::cstring(name.clone()));
+        match &format {
+            Some(f) => crate::ffi::log::verb(3, format!("<{}> Setting EAGI audio pipe format to {}\n", chan.name(), f.name()).as_bytes()),
+            None => crate::ast_log!(Error, "Could not find requested format: {}", String::from_utf8_lossy(&name)),
+        }
+        format
+    });
+    let saved = chan.read_format();
+    if !chan.set_read_format(requested.as_ref()) {
+        crate::ast_log!(Warning, "Unable to set channel '{}' to linear mode", chan.name());
+        return -1;
+    }
+    let res = exec(chan, data, true);
+    if res == 0 && !chan.set_read_format(saved.as_ref()) {
+        crate::ast_log!(
+            Warning,
+            "Unable to restore channel '{}' to format {}",
+            chan.name(),
+            saved.as_ref().map(|f| f.name()).unwrap_or_default()
+        );
+    }
+    res
+}
+
+/// stock's agi_exec_full.
+fn exec(chan: &Chan, data: &[u8], enhanced: bool) -> i32 {
     if data.is_empty() {
         crate::ast_log!(Warning, "AGI requires an argument (script)");
         return -1;
     }
     let mut args = misc::standard_app_args(data);
     let script = if args.is_empty() { Vec::new() } else { args.remove(0) };
-    let ended = if engine::parse::starts_with_ci(&script, b"agi:async") {
-        // The arguments move to where the environment is built: a parked channel keeps
-        // nothing of them.
-        run_async(chan, args)
+    let status: AgiResult = if engine::parse::starts_with_ci(&script, b"agi:async") {
+        if enhanced {
+            crate::ast_log!(Warning, "Async AGI does not support Enhanced AGI yet");
+            AgiResult::Failure
+        } else {
+            // The arguments move to where the environment is built: a parked channel keeps
+            // nothing of them.
+            match run_async(chan, args) {
+                Ended::Break => AgiResult::Success,
+                Ended::Failure => AgiResult::Failure,
+                Ended::Hangup => AgiResult::Hangup,
+            }
+        }
     } else {
-        crate::ast_log!(
-            Warning,
-            "res_agi_rs runs Async AGI only (AGI(agi:async,...)); '{}' is not supported",
-            String::from_utf8_lossy(&script)
-        );
-        Ended::Failure
+        classic::run(chan, &script, &args, enhanced)
     };
-    let (status, ret): (&std::ffi::CStr, i32) = match ended {
-        Ended::Break => (c"SUCCESS", 0),
-        Ended::Failure => (c"FAILURE", 0),
-        Ended::Hangup => (c"HANGUP", -1),
+    let (status, ret): (&std::ffi::CStr, i32) = match status {
+        AgiResult::Success => (c"SUCCESS", 0),
+        AgiResult::Failure => (c"FAILURE", 0),
+        AgiResult::NotFound => (c"NOTFOUND", 0),
+        AgiResult::Hangup => (c"HANGUP", -1),
     };
     chan.set_var(c"AGISTATUS", status);
     ret
@@ -96,7 +166,7 @@ fn run_async(chan: &Chan, script_args: Vec<Vec<u8>>) -> Ended {
         let threadid = current_thread_id();
         relay::run_blocking(move || {
             let chan = sendable.chan();
-            let environment = env::build(&chan.env_facts(threadid), b"async", &script_args);
+            let environment = env::build(&chan.env_facts(threadid), b"async", &script_args, false);
             Emitter::new(chan).async_start(&environment);
         });
         Some(command_loop(chan, &session, run, &mut events, &mut current))
@@ -133,7 +203,7 @@ fn command_loop(chan: &Chan, session: &Session, run: RunId, events: &mut Emitter
             let Some(cmd) = session.pop(run) else { break };
             let cmd = current.insert(cmd);
             failpoint::hit(cmd.command.as_bytes(), "_TEST PANIC SESSION");
-            let outcome = engine::run(chan, events, &mut io, cmd.command.as_bytes());
+            let outcome = engine::run(chan, events, &mut io, cmd.command.as_bytes(), false);
             events.async_exec(&outcome.text, &cmd.id);
             *current = None;
             hungup = chan.check_hangup();

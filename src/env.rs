@@ -1,9 +1,11 @@
-//! The AGI environment sent in AsyncAGIStart: the same `agi_*` keys, order and values as
-//! stock res_agi's setup_env, with no length limit.
+//! The AGI environment (AsyncAGIStart's Env, or the first lines a script or FastAGI server
+//! reads): the same `agi_*` keys, order and values as stock res_agi's setup_env, with no
+//! length limit.
 use crate::ffi::channel::EnvFacts;
 use std::io::Write;
 
-pub fn build(f: &EnvFacts, request: &[u8], args: &[Vec<u8>]) -> Vec<u8> {
+/// `enhanced`: EAGI (audio on fd 3).
+pub fn build(f: &EnvFacts, request: &[u8], args: &[Vec<u8>], enhanced: bool) -> Vec<u8> {
     // S_COR / S_OR in stock: a field that is invalid or empty reads "unknown".
     let unknown = |v: &Option<Vec<u8>>| v.clone().filter(|v| !v.is_empty()).unwrap_or_else(|| b"unknown".to_vec());
     let mut out = Vec::with_capacity(512);
@@ -30,7 +32,7 @@ pub fn build(f: &EnvFacts, request: &[u8], args: &[Vec<u8>]) -> Vec<u8> {
     line("agi_context", &f.context);
     line("agi_extension", &f.extension);
     line("agi_priority", f.priority.to_string().as_bytes());
-    line("agi_enhanced", b"0.0");
+    line("agi_enhanced", if enhanced { b"1.0" } else { b"0.0" });
     line("agi_accountcode", &f.accountcode);
     line("agi_threadid", f.threadid.to_string().as_bytes());
     for (i, arg) in args.iter().enumerate() {

@@ -13,6 +13,7 @@
 pub mod ffi;
 
 pub mod app;
+pub mod classic;
 pub mod cli;
 pub mod commands;
 pub mod encode;

@@ -13,7 +13,7 @@ enum Registration {
     /// One CLI entry (the shim's index).
     Cli(usize),
     Manager,
-    App,
+    App(app::AppKind),
     /// ast_agi_register & co. in Asterisk's optional-API registry (app_stack's GOSUB).
     Api,
 }
@@ -29,7 +29,7 @@ fn register(r: Registration) -> bool {
         Registration::Relay => relay::start(),
         Registration::Cli(i) => misc::register_cli(i),
         Registration::Manager => misc::register_manager(manager::ACTION),
-        Registration::App => misc::register_app(app::APP),
+        Registration::App(kind) => misc::register_app(kind.name(), kind as i32),
         Registration::Api => {
             misc::provide_api(true);
             true
@@ -46,7 +46,7 @@ fn undo(r: Registration) {
         }
         Registration::Cli(i) => misc::unregister_cli(i),
         Registration::Manager => misc::unregister_manager(manager::ACTION),
-        Registration::App => misc::unregister_app(app::APP),
+        Registration::App(kind) => misc::unregister_app(kind.name()),
         Registration::Api => {
             misc::provide_api(false);
             true
@@ -67,7 +67,9 @@ fn undo_all(ledger: &mut Vec<Registration>) {
 fn steps() -> Vec<Registration> {
     let mut steps = vec![Registration::Events, Registration::Relay];
     steps.extend((0..misc::cli_count()).map(Registration::Cli));
-    steps.extend([Registration::Manager, Registration::App, Registration::Api]);
+    steps.push(Registration::Manager);
+    steps.extend(app::AppKind::ALL.map(Registration::App));
+    steps.push(Registration::Api);
     steps
 }
 

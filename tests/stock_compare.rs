@@ -2,7 +2,7 @@
 //! the normalised transcripts (environment, event names and headers, results, AGISTATUS)
 //! must be identical. Stock behaviour is the reference, not a document.
 mod common;
-use common::ami::{decode, Message};
+use common::ami::decode;
 use common::*;
 use std::time::Duration;
 
@@ -223,53 +223,6 @@ const COMMANDS: &[&str] = &[
     // (GOSUB to a missing label fails, so stock leaves Async AGI: see tests/public_api.rs.)
     "GOSUB",
 ];
-
-/// What a client sees of the parked channel: every event carrying its Uniqueid (the AGI
-/// ones and all others: Newexten, VarSet, Newstate, NewCallerid, Hangup...), in arrival
-/// order, each as one line of all its headers. Values that differ between two runs for
-/// reasons of their own (names of this run's calls, random AGIExecStart numbers, the
-/// channel thread's id) are replaced by placeholders; url-encoded values are decoded.
-struct Recorder {
-    uniqueid: String,
-    names: Vec<(String, &'static str)>,
-}
-
-impl Recorder {
-    fn lines(&self, messages: Vec<Message>) -> Vec<String> {
-        messages
-            .into_iter()
-            .filter(|m| m.get("Event").is_some() && m.get("Uniqueid") == Some(&self.uniqueid))
-            .map(|m| self.line(&m))
-            .collect()
-    }
-
-    fn line(&self, m: &Message) -> String {
-        let event = m.get("Event").unwrap();
-        let fields: Vec<String> = m
-            .headers
-            .iter()
-            .filter(|(k, _)| k != "Event")
-            .map(|(k, v)| {
-                let v = match (event, k.as_str()) {
-                    ("AGIExecStart" | "AGIExecEnd", "CommandId") => "<random>".to_string(),
-                    (_, "Result" | "Env") => decode(v),
-                    _ => v.clone(),
-                };
-                let v = v
-                    .lines()
-                    .map(|l| if l.starts_with("agi_threadid: ") { "agi_threadid: <thread>" } else { l })
-                    .collect::<Vec<_>>()
-                    .join("\\n");
-                format!("{k}={}", self.norm(&v))
-            })
-            .collect();
-        format!("{event} {}", fields.join(" | "))
-    }
-
-    fn norm(&self, s: &str) -> String {
-        self.names.iter().fold(s.to_string(), |s, (name, placeholder)| s.replace(name.as_str(), placeholder))
-    }
-}
 
 fn transcript(flavour: Flavour) -> Vec<String> {
     let ast = Asterisk::start(flavour);

@@ -160,8 +160,12 @@ fn send(ctx: &mut Ctx, text: &[u8]) {
     ctx.reply(text);
 }
 
-/// Runs one command line on the channel (in the channel's own thread).
-pub fn run(chan: &Chan, events: &mut Emitter, io: &mut SessionIo, line: &[u8]) -> Outcome {
+/// The answer to a command not marked dead-safe, on a dead channel (stock's text).
+pub const DEAD_RESULT: &str = "Command Not Permitted on a dead channel or intercept routine";
+
+/// Runs one command line on the channel (in the channel's own thread). `dead`: the channel
+/// has hung up (or this is an interception routine): only dead-safe commands run.
+pub fn run(chan: &Chan, events: &mut Emitter, io: &mut SessionIo, line: &[u8], dead: bool) -> Outcome {
     let command_id = misc::random();
     events.exec_start(command_id, line);
     let words = parse::parse_args(line);
@@ -176,6 +180,13 @@ pub fn run(chan: &Chan, events: &mut Emitter, io: &mut SessionIo, line: &[u8]) -
     let foreign = if builtin.is_none() { registry::find(&words) } else { None };
     if builtin.is_none() && foreign.is_none() {
         return unknown(events);
+    }
+    let runs_dead = builtin.map(|(_, c)| c.dead).or_else(|| foreign.as_ref().map(|f| f.command.dead())).unwrap_or(false);
+    if dead && !runs_dead {
+        events.exec_end(command_id, line, 511, DEAD_RESULT);
+        let text = format!("511 {DEAD_RESULT}\n").into_bytes();
+        tx(chan, &text);
+        return Outcome { text, status: Status::Success };
     }
     let argv: Vec<CString> = words.into_iter().map(cstring).collect();
     let SessionIo { pipe, speech } = io;

@@ -483,3 +483,98 @@ impl Drop for Snapshot {
         unsafe { shim::rs_shim_ao2_cleanup(self.0.as_ptr().cast()) }
     }
 }
+
+/// What `Chan::wait_with_fd` saw.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Ready {
+    /// The channel has a frame to read.
+    Channel,
+    /// The descriptor is readable.
+    Fd,
+    /// Neither (interrupted).
+    Nothing,
+}
+
+/// A format from Asterisk's cache (`ast_format_cache_get`), released on Drop.
+pub struct Format(NonNull<sys::ast_format>);
+
+impl Format {
+    pub fn by_name(name: &CStr) -> Option<Format> {
+        // SAFETY: valid C string; a non-NULL result carries a reference we now own.
+        NonNull::new(unsafe { sys::__ast_format_cache_get(name.as_ptr(), c"res_agi_rs".as_ptr(), c"".as_ptr(), 0, c"".as_ptr()) }).map(Format)
+    }
+
+    pub fn name(&self) -> String {
+        // SAFETY: we hold a reference to the format; the name is copied.
+        String::from_utf8_lossy(&bytes(unsafe { sys::ast_format_get_name(self.0.as_ptr()) })).into_owned()
+    }
+}
+
+impl Drop for Format {
+    fn drop(&mut self) {
+        // SAFETY: we own exactly one reference.
+        unsafe { shim::rs_shim_ao2_cleanup(self.0.as_ptr().cast()) }
+    }
+}
+
+impl Chan {
+    /// `ast_waitfor_nandfds` on this channel (when `with_channel`) and `fd`, without timeout.
+    pub fn wait_with_fd(&self, with_channel: bool, fd: i32) -> Ready {
+        let mut chans = [self.raw()];
+        let mut fds = [fd];
+        let mut outfd = -1;
+        let mut ms = -1;
+        // SAFETY: channel thread; the arrays and out-parameters live across the call.
+        let c = unsafe {
+            sys::ast_waitfor_nandfds(chans.as_mut_ptr(), with_channel as i32, fds.as_mut_ptr(), 1, std::ptr::null_mut(), &mut outfd, &mut ms)
+        };
+        if !c.is_null() {
+            Ready::Channel
+        } else if outfd > -1 {
+            Ready::Fd
+        } else {
+            Ready::Nothing
+        }
+    }
+
+    /// Reads one frame; a voice frame's payload is also written to `audio` (EAGI's fd 3,
+    /// non-blocking: a reader that falls behind loses audio, as in stock). False when the
+    /// channel is gone (`ast_read` returned NULL).
+    pub fn read_forwarding_voice(&self, audio: Option<&std::os::fd::OwnedFd>) -> bool {
+        use std::os::fd::AsRawFd;
+        // SAFETY: channel thread; the frame is freed exactly once; its data is valid for
+        // datalen bytes while we hold it.
+        unsafe {
+            let f = sys::ast_read(self.raw());
+            if f.is_null() {
+                return false;
+            }
+            if let Some(fd) = audio {
+                if (*f).frametype == sys::AST_FRAME_VOICE && !(*f).data.ptr.is_null() {
+                    let _ = libc::write(fd.as_raw_fd(), (*f).data.ptr, (*f).datalen as usize);
+                }
+            }
+            shim::rs_shim_frfree(f);
+            true
+        }
+    }
+
+    /// The channel's read format.
+    pub fn read_format(&self) -> Option<Format> {
+        let _l = self.lock();
+        // SAFETY: live channel, locked; the format gets its own reference.
+        NonNull::new(unsafe { shim::rs_shim_ao2_bump(sys::ast_channel_readformat(self.raw()).cast()) }.cast()).map(Format)
+    }
+
+    /// `ast_set_read_format`; signed linear when `format` is None. True on success.
+    pub fn set_read_format(&self, format: Option<&Format>) -> bool {
+        // SAFETY: channel thread; the format is referenced for the call.
+        unsafe { sys::ast_set_read_format(self.raw(), format.map_or(sys::ast_format_slin, |f| f.0.as_ptr())) == 0 }
+    }
+}
+
+/// Whether this thread runs an interception routine (stock treats it as a dead channel).
+pub fn in_intercept_routine() -> bool {
+    // SAFETY: reads a thread-local flag of Asterisk's.
+    unsafe { sys::ast_channel_get_intercept_mode() != 0 }
+}

@@ -36,15 +36,29 @@ pub extern "C" fn rs_agi_unload() -> c_int {
     guard("module unload", -1, || if crate::module::unload() { 0 } else { -1 })
 }
 
-#[no_mangle]
-pub extern "C" fn rs_agi_app_exec(chan: *mut sys::ast_channel, data: *const c_char) -> c_int {
+fn app_entry(kind: crate::app::AppKind, chan: *mut sys::ast_channel, data: *const c_char) -> c_int {
     let _inside = inside();
     guard("AGI application", -1, || {
         // SAFETY: Asterisk runs the application with a live channel for the whole call.
         let Some(chan) = (unsafe { Chan::from_raw(chan) }) else { return -1 };
         let data = super::bytes(data);
-        crate::app::exec(&chan, &data)
+        crate::app::exec_app(kind, &chan, &data)
     })
+}
+
+#[no_mangle]
+pub extern "C" fn rs_agi_app_exec(chan: *mut sys::ast_channel, data: *const c_char) -> c_int {
+    app_entry(crate::app::AppKind::Agi, chan, data)
+}
+
+#[no_mangle]
+pub extern "C" fn rs_agi_eagi_exec(chan: *mut sys::ast_channel, data: *const c_char) -> c_int {
+    app_entry(crate::app::AppKind::Eagi, chan, data)
+}
+
+#[no_mangle]
+pub extern "C" fn rs_agi_deadagi_exec(chan: *mut sys::ast_channel, data: *const c_char) -> c_int {
+    app_entry(crate::app::AppKind::DeadAgi, chan, data)
 }
 
 #[no_mangle]

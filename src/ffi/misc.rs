@@ -3,10 +3,11 @@ use super::{cstring, opt_bytes, shim, sys, take_malloced};
 use std::ffi::CStr;
 use std::os::raw::c_char;
 
-/// Registers the dialplan application `name` (exec goes to entry::rs_agi_app_exec).
-pub fn register_app(name: &'static CStr) -> bool {
+/// Registers the dialplan application `name`; `kind` picks its exec entry (0 AGI, 1 EAGI,
+/// 2 DeadAGI: entry::rs_agi_app_exec, rs_agi_eagi_exec, rs_agi_deadagi_exec).
+pub fn register_app(name: &'static CStr, kind: i32) -> bool {
     // SAFETY: static C string; Asterisk keeps a copy of the name.
-    unsafe { shim::rs_shim_register_app(name.as_ptr()) == 0 }
+    unsafe { shim::rs_shim_register_app(name.as_ptr(), kind) == 0 }
 }
 
 pub fn unregister_app(name: &'static CStr) -> bool {
@@ -82,6 +83,13 @@ pub fn is_true(v: &[u8]) -> bool {
     let v = cstring(v);
     // SAFETY: valid C string.
     unsafe { sys::ast_true(v.as_ptr()) != 0 }
+}
+
+/// `ast_false`: "no", "false", "n", "f", "off", "0".
+pub fn is_false(v: &[u8]) -> bool {
+    let v = cstring(v);
+    // SAFETY: valid C string.
+    unsafe { sys::ast_false(v.as_ptr()) != 0 }
 }
 
 /// Splits application data as `AST_STANDARD_APP_ARGS` does (commas, quotes, brackets),

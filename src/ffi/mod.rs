@@ -28,6 +28,7 @@ pub mod entry;
 pub mod log;
 pub mod manager;
 pub mod media;
+pub mod process;
 pub mod misc;
 pub mod record;
 pub mod speech;

@@ -3,7 +3,7 @@ use super::sys::*;
 use std::os::raw::{c_char, c_int, c_void};
 
 unsafe extern "C" {
-    pub fn rs_shim_register_app(name: *const c_char) -> c_int;
+    pub fn rs_shim_register_app(name: *const c_char, kind: c_int) -> c_int;
     pub fn rs_shim_register_manager(action: *const c_char, authority: c_int) -> c_int;
     pub fn rs_shim_cli_count() -> c_int;
     pub fn rs_shim_register_cli(i: c_int) -> c_int;
@@ -40,5 +40,8 @@ unsafe extern "C" {
     pub fn rs_shim_agi_debug() -> c_int;
     pub fn rs_shim_module_running_ref(module: *mut ast_module) -> *mut ast_module;
     pub fn rs_shim_module_unref(module: *mut ast_module);
+    pub fn rs_shim_agi_dir() -> *const c_char;
+    pub fn rs_shim_launch_script(script: *const c_char, argv: *const *mut c_char, fds: *mut c_int, audio: *mut c_int, forked: *mut c_int) -> c_int;
+    pub fn rs_shim_safe_fork_cleanup();
     pub fn rs_shim_thread_start(thread: *mut libc::pthread_t, start: extern "C" fn(*mut c_void) -> *mut c_void, arg: *mut c_void) -> c_int;
 }

@@ -279,3 +279,51 @@ pub fn agi_result(ami: &Ami, p: &Parked, command: &str) -> String {
 pub fn exists(path: &Path) -> bool {
     path.exists()
 }
+
+/// What a client sees of the parked channel: every event carrying its Uniqueid (the AGI
+/// ones and all others: Newexten, VarSet, Newstate, NewCallerid, Hangup...), in arrival
+/// order, each as one line of all its headers. Values that differ between two runs for
+/// reasons of their own (names of this run's calls, random AGIExecStart numbers, the
+/// channel thread's id) are replaced by placeholders; url-encoded values are decoded.
+pub struct Recorder {
+    pub uniqueid: String,
+    pub names: Vec<(String, &'static str)>,
+}
+
+impl Recorder {
+    pub fn lines(&self, messages: Vec<Message>) -> Vec<String> {
+        messages
+            .into_iter()
+            .filter(|m| m.get("Event").is_some() && m.get("Uniqueid") == Some(&self.uniqueid))
+            .map(|m| self.line(&m))
+            .collect()
+    }
+
+    pub fn line(&self, m: &Message) -> String {
+        let event = m.get("Event").unwrap();
+        let fields: Vec<String> = m
+            .headers
+            .iter()
+            .filter(|(k, _)| k != "Event")
+            .map(|(k, v)| {
+                let v = match (event, k.as_str()) {
+                    ("AGIExecStart" | "AGIExecEnd", "CommandId") => "<random>".to_string(),
+                    (_, "Result" | "Env") => ami::decode(v),
+                    _ => v.clone(),
+                };
+                let v = v
+                    .lines()
+                    .map(|l| if l.starts_with("agi_threadid: ") { "agi_threadid: <thread>" } else { l })
+                    .collect::<Vec<_>>()
+                    .join("\\n");
+                format!("{k}={}", self.norm(&v))
+            })
+            .collect();
+        format!("{event} {}", fields.join(" | "))
+    }
+
+    pub fn norm(&self, s: &str) -> String {
+        self.names.iter().fold(s.to_string(), |s, (name, placeholder)| s.replace(name.as_str(), placeholder))
+    }
+}
+

@@ -1,0 +1,364 @@
+//! Classic AGI: a local script (fork/exec, pipes), a FastAGI server (`agi://`), or one found
+//! by SRV (`hagi://`), as stock res_agi runs them. The transport hands the engine one command
+//! line at a time and writes back what the engine answered; the engine never knows where a
+//! line came from. EAGI adds the channel's inbound audio on the script's fd 3.
+//!
+//! What a client sees is stock's: the environment first, then one response per command line,
+//! `HANGUP\n` (FastAGI) or SIGHUP (script) when the channel hangs up (unless
+//! `AGISIGHUP=no`), commands not marked dead-safe refused with 511 after the hangup,
+//! `AGIEXITONHANGUP=yes` to leave at once, and `AGISTATUS` SUCCESS, FAILURE, NOTFOUND or
+//! HANGUP.
+use crate::engine::{self, SessionIo};
+use crate::env;
+use crate::events::Emitter;
+use crate::ffi::channel::{current_thread_id, in_intercept_routine, Chan, Ready};
+use crate::ffi::process::{self, careful_write, read_some, SrvLookup};
+use crate::ffi::{cstring, misc};
+use std::io::ErrorKind;
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::time::Duration;
+
+/// Stock's agi_result, for the classic modes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AgiResult {
+    // Stock's numbers (its "completed, returning N" log line shows them).
+    Failure = -1,
+    Success = 0,
+    NotFound = 3,
+    Hangup = 4,
+}
+
+/// FastAGI's default port, and how long one connect may take (stock's AGI_PORT and
+/// MAX_AGI_CONNECT).
+const AGI_PORT: u16 = 4573;
+const CONNECT_TIMEOUT_MS: u64 = 2000;
+/// A command line is at most this long (stock's fgets into an 8,192-byte buffer); a longer
+/// one is taken in pieces of this size, each a command line of its own, as stock does.
+const MAX_LINE: usize = 8191;
+
+/// Where the lines come from and the answers go.
+struct Peer {
+    read: OwnedFd,
+    /// None: the same descriptor as `read` (a FastAGI socket).
+    write: Option<OwnedFd>,
+    /// The script's pid (local scripts).
+    pid: Option<i32>,
+    /// FastAGI: told of a hangup with `HANGUP\n` instead of a signal.
+    fast: bool,
+    /// EAGI: the write end of the script's fd 3.
+    audio: Option<OwnedFd>,
+    /// Keeps Asterisk's child reaper off our script until we are done with it.
+    _fork: Option<process::SafeFork>,
+}
+
+impl Peer {
+    fn write_fd(&self) -> i32 {
+        self.write.as_ref().unwrap_or(&self.read).as_raw_fd()
+    }
+}
+
+/// Runs `AGI(script[,args])` for anything but `agi:async`: `enhanced` for EAGI.
+pub fn run(chan: &Chan, script: &[u8], args: &[Vec<u8>], enhanced: bool) -> AgiResult {
+    let dead = chan.check_hangup();
+    if dead {
+        crate::ffi::log::debug(3, "Hungup channel detected, running agi in dead mode.");
+    }
+    let peer = match launch(script, args, enhanced) {
+        Ok(peer) => peer,
+        Err(res) => return res,
+    };
+    let (res, status) = session(chan, script, peer, dead, args);
+    // A script that exits non-zero makes it a failure, as stock.
+    if res == AgiResult::Success && status.is_some_and(|s| s != 0) { AgiResult::Failure } else { res }
+}
+
+fn launch(script: &[u8], args: &[Vec<u8>], enhanced: bool) -> Result<Peer, AgiResult> {
+    let lower = script.to_ascii_lowercase();
+    if lower.starts_with(b"agi://") || lower.starts_with(b"hagi://") {
+        if enhanced {
+            return Err(AgiResult::Failure);
+        }
+        let stream = if lower.starts_with(b"agi://") { connect_fast(script) } else { connect_ha(script) }?;
+        let read = OwnedFd::from(stream);
+        return Ok(Peer { read, write: None, pid: None, fast: true, audio: None, _fork: None });
+    }
+    let path = if script.first() == Some(&b'/') {
+        script.to_vec()
+    } else {
+        let mut p = process::agi_dir();
+        p.push(b'/');
+        p.extend_from_slice(script);
+        p
+    };
+    let shown = String::from_utf8_lossy(&path).into_owned();
+    if std::fs::metadata(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(&path)).is_err() {
+        crate::ast_log!(Warning, "Failed to execute '{shown}': File does not exist.");
+        return Err(AgiResult::NotFound);
+    }
+    // argv: the script as given, then the arguments (stock passes args.arg).
+    let argv: Vec<_> = std::iter::once(script.to_vec()).chain(args.iter().cloned()).map(cstring).collect();
+    let started = process::launch_script(&cstring(path), &argv, enhanced).map_err(|()| AgiResult::Failure)?;
+    Ok(Peer {
+        read: started.from_script,
+        write: Some(started.to_script),
+        pid: Some(started.pid),
+        fast: false,
+        audio: started.audio,
+        _fork: Some(started.fork),
+    })
+}
+
+/// `agi://host[:port][/script]`: every address the host resolves to, in turn, each with a
+/// 2 s connect timeout; then `agi_network: yes` and the script path.
+fn connect_fast(url: &[u8]) -> Result<TcpStream, AgiResult> {
+    let url_text = String::from_utf8_lossy(url).into_owned();
+    let rest = &url_text[6..];
+    let (host, script) = rest.split_once('/').unwrap_or((rest, ""));
+    let addrs = resolve(host).map_err(|()| {
+        crate::ast_log!(Warning, "Unable to locate host '{host}'");
+        AgiResult::Failure
+    })?;
+    let mut connected = None;
+    for addr in addrs {
+        match TcpStream::connect_timeout(&addr, Duration::from_millis(CONNECT_TIMEOUT_MS)) {
+            Ok(s) => {
+                connected = Some(s);
+                break;
+            }
+            Err(e) if e.kind() == ErrorKind::TimedOut || e.kind() == ErrorKind::WouldBlock => crate::ast_log!(
+                Warning,
+                "FastAGI connection to '{url_text}' timed out after MAX_AGI_CONNECT ({CONNECT_TIMEOUT_MS}) milliseconds."
+            ),
+            Err(e) => crate::ast_log!(Warning, "Connecting to '{addr}' failed for url '{url_text}': {}", os_error_text(&e)),
+        }
+    }
+    let Some(stream) = connected else {
+        crate::ast_log!(Warning, "Couldn't connect to any host.  FastAGI failed.");
+        return Err(AgiResult::Failure);
+    };
+    let _ = stream.set_nodelay(true);
+    let mut hello = b"agi_network: yes\n".to_vec();
+    if !script.is_empty() {
+        hello.extend_from_slice(format!("agi_network_script: {script}\n").as_bytes());
+    }
+    if !careful_write(stream.as_raw_fd(), &hello) {
+        crate::ast_log!(Warning, "Connect to '{url_text}' failed: {}", std::io::Error::last_os_error());
+        return Err(AgiResult::Failure);
+    }
+    crate::ffi::log::debug(4, "Wow, connected!");
+    Ok(stream)
+}
+
+/// The error text as C's strerror gives it (no "(os error N)").
+fn os_error_text(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+/// Host with optional port (`host`, `host:port`, `[v6]`, `[v6]:port`, bare v6).
+fn resolve(host: &str) -> Result<Vec<SocketAddr>, ()> {
+    let with_port = if let Some(rest) = host.strip_prefix('[') {
+        match rest.split_once(']') {
+            Some((_, "")) => format!("{host}:{AGI_PORT}"),
+            Some(_) => host.to_string(),
+            None => return Err(()),
+        }
+    } else if host.matches(':').count() == 1 {
+        host.to_string()
+    } else if host.contains(':') {
+        format!("[{host}]:{AGI_PORT}")
+    } else {
+        format!("{host}:{AGI_PORT}")
+    };
+    let addrs: Vec<SocketAddr> = with_port.to_socket_addrs().map_err(|_| ())?.collect();
+    if addrs.is_empty() {
+        Err(())
+    } else {
+        Ok(addrs)
+    }
+}
+
+/// `hagi://service[/script]`: SRV `_agi._tcp.<service>`, targets in priority and weight
+/// order; a port in the URI disables SRV.
+fn connect_ha(url: &[u8]) -> Result<TcpStream, AgiResult> {
+    let url_text = String::from_utf8_lossy(url).into_owned();
+    if url.len() < 7 {
+        crate::ast_log!(Warning, "An error occurred parsing the AGI URI: {url_text}");
+        return Err(AgiResult::Failure);
+    }
+    let rest = &url_text[7..];
+    let (host, script) = rest.split_once('/').unwrap_or((rest, ""));
+    if host.contains(':') {
+        crate::ast_log!(Warning, "Specifying a port number disables SRV lookups: {url_text}");
+        return connect_fast(&url[1..]);
+    }
+    let mut lookup = SrvLookup::new(format!("_agi._tcp.{host}").as_bytes());
+    for (target, port) in lookup.by_ref() {
+        let resolved = format!("agi://{target}:{port}/{script}");
+        match connect_fast(resolved.as_bytes()) {
+            Ok(s) => return Ok(s),
+            Err(_) => crate::ast_log!(Warning, "AGI request failed for host '{host}' ({target}:{port})"),
+        }
+    }
+    if lookup.last < 0 {
+        crate::ast_log!(Warning, "SRV lookup failed for {url_text}");
+    }
+    Err(AgiResult::Failure)
+}
+
+/// Splits what the peer sent into command lines (stock's fgets into an 8 KB buffer).
+#[derive(Default)]
+pub struct LineReader {
+    buf: Vec<u8>,
+}
+
+impl LineReader {
+    /// The next complete line in what was read (without its newline), if any. A line of
+    /// more than `MAX_LINE` bytes comes out in `MAX_LINE`-byte pieces.
+    pub fn next_line(&mut self) -> Option<Vec<u8>> {
+        let end = match self.buf.iter().take(MAX_LINE).position(|&b| b == b'\n') {
+            Some(i) => i + 1,
+            None if self.buf.len() >= MAX_LINE => MAX_LINE,
+            None => return None,
+        };
+        let mut line: Vec<u8> = self.buf.drain(..end).collect();
+        if line.last() == Some(&b'\n') {
+            line.pop();
+        }
+        Some(line)
+    }
+
+    /// What is left at end of file (a last line without newline).
+    pub fn rest(&mut self) -> Option<Vec<u8>> {
+        (!self.buf.is_empty()).then(|| std::mem::take(&mut self.buf))
+    }
+
+    pub fn push(&mut self, data: &[u8]) {
+        self.buf.extend_from_slice(data);
+    }
+}
+
+/// stock's run_agi: environment out, then command lines in and responses out until the peer
+/// closes (or, with AGIEXITONHANGUP, the channel hangs up). Returns the result and the
+/// script's exit status when it was reaped.
+fn session(chan: &Chan, request: &[u8], peer: Peer, mut dead: bool, args: &[Vec<u8>]) -> (AgiResult, Option<i32>) {
+    let send_sighup = !chan.get_var(c"AGISIGHUP").is_some_and(|v| misc::is_false(&v));
+    let exit_on_hangup = chan.get_var(c"AGIEXITONHANGUP").is_some_and(|v| misc::is_true(&v));
+    let in_intercept = in_intercept_routine();
+    let name = chan.name();
+    let out = peer.write_fd();
+    let send = |text: &[u8]| {
+        if crate::ffi::agi::debug() {
+            let mut line = format!("<{name}>AGI Tx >> ").into_bytes();
+            line.extend_from_slice(text);
+            crate::ffi::log::verbose(&line);
+        }
+        careful_write(out, text)
+    };
+    // The environment, one line per write as stock's setup_env sends it.
+    let environment = env::build(&chan.env_facts(current_thread_id()), request, args, peer.audio.is_some());
+    for line in environment.split_inclusive(|&b| b == b'\n') {
+        send(line);
+    }
+
+    let mut events = Emitter::new(chan);
+    let mut io = SessionIo::default();
+    let mut reader = LineReader::default();
+    let mut pid = peer.pid;
+    let mut status = None;
+    let mut result = AgiResult::Success;
+    let mut needhup = false;
+    let mut eof = false;
+    let mut buf = vec![0u8; 8192];
+    loop {
+        if needhup {
+            needhup = false;
+            dead = true;
+            if send_sighup {
+                if let Some(p) = pid {
+                    let _ = process::hangup_signal(p);
+                } else if peer.fast {
+                    send(b"HANGUP\n");
+                }
+            }
+            if exit_on_hangup {
+                break;
+            }
+        }
+        // A complete line already read is run before waiting again.
+        let line = reader.next_line().or_else(|| if eof { reader.rest() } else { None });
+        if let Some(line) = line {
+            if line.len() >= 7 && line[..7].eq_ignore_ascii_case(b"failure") {
+                // The child could not exec its script (stock's special case).
+                result = AgiResult::Failure;
+                break;
+            }
+            if crate::ffi::agi::debug() {
+                let mut text = format!("<{name}>AGI Rx << ").into_bytes();
+                text.extend_from_slice(&line);
+                crate::ffi::log::verbose(&text);
+            }
+            let outcome = engine::run(chan, &mut events, &mut io, &line, dead || in_intercept);
+            send(&outcome.text);
+            if outcome.status == engine::Status::Failure && (dead || in_intercept || !chan.check_hangup()) {
+                // The failure was not because of a hangup.
+                result = AgiResult::Failure;
+            }
+            continue;
+        }
+        if eof {
+            // Program terminated.
+            crate::ffi::log::verb(
+                3,
+                format!("<{name}>AGI Script {} completed, returning {}\n", String::from_utf8_lossy(request), result as i32).as_bytes(),
+            );
+            if let Some(p) = pid.take() {
+                status = process::wait_child(p, false);
+            }
+            break;
+        }
+        let ready = if dead || in_intercept {
+            chan.wait_with_fd(false, peer.read.as_raw_fd())
+        } else if !chan.check_hangup() {
+            chan.wait_with_fd(true, peer.read.as_raw_fd())
+        } else {
+            // Read the control queue dry, to switch to dead mode.
+            Ready::Channel
+        };
+        match ready {
+            Ready::Channel => {
+                if !chan.read_forwarding_voice(peer.audio.as_ref()) {
+                    crate::ffi::log::debug(1, &format!("{name} hungup"));
+                    needhup = true;
+                    if result == AgiResult::Success {
+                        result = AgiResult::Hangup;
+                    }
+                }
+            }
+            Ready::Fd => match read_some(&peer.read, &mut buf) {
+                Ok(0) => eof = true,
+                Ok(n) => reader.push(&buf[..n]),
+                Err(ErrorKind::Interrupted | ErrorKind::WouldBlock) => {}
+                Err(_) => eof = true,
+            },
+            Ready::Nothing => {}
+        }
+    }
+    drop(io);
+    if send_sighup {
+        if let Some(p) = pid {
+            match process::hangup_signal(p) {
+                Err(e) => crate::ast_log!(Warning, "unable to send SIGHUP to AGI process {p}: {e}"),
+                Ok(()) => std::thread::sleep(Duration::from_micros(1)),
+            }
+            status = process::wait_child(p, true);
+        } else if peer.fast {
+            send(b"HANGUP\n");
+        }
+    }
+    (result, status)
+}
