@@ -165,6 +165,9 @@ fn local_scripts_behave_as_stock() {
         out.extend(run_script(&ast, "classic", "<dir>/simple.sh", &[], &[], |_, _| {}));
         // A script that exits non-zero, one that is missing, one that is not executable.
         out.extend(run_script(&ast, "classic", "transcript.pl", &["NOOP", "#exit 3"], &[], |_, _| {}));
+        // A script that closes its stdout and goes on running: the session ends (EOF) and
+        // waits for it to exit.
+        out.extend(run_script(&ast, "classic", "transcript.pl", &["NOOP", "#closeout"], &[], |_, _| {}));
         out.extend(run_script(&ast, "classic", "no-such-script.pl", &[], &[], |_, _| {}));
         let (host_dir, _) = files(&ast);
         std::fs::write(host_dir.join("not-executable.pl"), "#!/usr/bin/perl\n").unwrap();
@@ -240,6 +243,45 @@ fn fastagi_server(commands: Vec<String>) -> (u16, std::thread::JoinHandle<Vec<St
                 w.write_all(rest.as_bytes()).unwrap();
                 continue;
             }
+            if cmd == "#junk" {
+                // Binary garbage, then a 1 MB line, then NOOP: every piece is answered.
+                let mut junk = b"\x01\x02\x7f\xfe garbage\n".to_vec();
+                junk.extend(std::iter::repeat_n(b'x', 1_000_000));
+                junk.extend_from_slice(b"\nNOOP\n");
+                w.write_all(&junk).unwrap();
+                let mut answers = std::collections::BTreeMap::new();
+                loop {
+                    line.clear();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        out.push("junk -> EOF".into());
+                        return out;
+                    }
+                    let l = line.trim_end_matches('\n').to_string();
+                    let done = l == "200 result=0";
+                    *answers.entry(l).or_insert(0) += 1;
+                    if done {
+                        break;
+                    }
+                }
+                out.push(format!("junk answered: {answers:?}"));
+                continue;
+            }
+            if cmd == "#listen" {
+                // Send nothing; note what Asterisk says until HANGUP or until it closes.
+                loop {
+                    line.clear();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        out.push("heard EOF".into());
+                        return out;
+                    }
+                    let heard = line.trim_end_matches('\n').to_string();
+                    out.push(format!("heard {heard}"));
+                    if heard == "HANGUP" {
+                        // A server closes on HANGUP (the session waits for that, as stock).
+                        return out;
+                    }
+                }
+            }
             w.write_all(format!("{cmd}\n").as_bytes()).unwrap();
             loop {
                 line.clear();
@@ -284,9 +326,47 @@ fn fastagi_behaves_as_stock() {
         out.extend(run_fast(&ast, "agi://127.0.0.1:PORT", &["NOOP"]));
         // A server that closes in the middle of a command line.
         out.extend(run_fast(&ast, "agi://127.0.0.1:PORT/x", &["NOOP", "#raw GET VARIA"]));
-        // Binary garbage, then a line longer than the 8 KB buffer: each piece is a command.
-        let garbage = format!("#raw \u{1}\u{2}\u{7f}\u{fe} garbage\n{}\n", "x".repeat(20_000));
-        out.extend(run_fast(&ast, "agi://127.0.0.1:PORT", &[&garbage, "NOOP"]));
+        out
+    });
+}
+
+/// Binary garbage, then a 1 MB line without a newline, then NOOP (ours only: stock's events
+/// for bytes that are not UTF-8 lose their Command and CommandId, and stock may close the
+/// connection in the middle of a long burst; see docs/differences.md).
+#[test]
+fn fastagi_garbage_and_a_1_mb_line_each_get_an_answer() {
+    let mut ast = Asterisk::start(Flavour::Ours);
+    let out = run_fast(&ast, "agi://127.0.0.1:PORT", &["#junk", "NOOP"]);
+    // One 510 for the garbage line and one for each 8,191-byte piece of the 1 MB line
+    // (1,000,000 / 8,191 = 122 pieces and a rest), then NOOP's own answer.
+    assert!(
+        out.contains(&"server: junk answered: {\"200 result=0\": 1, \"510 Invalid or unknown command\": 124}".to_string()),
+        "{out:#?}"
+    );
+    assert!(out.contains(&"server: NOOP -> 200 result=0".to_string()), "{out:#?}");
+    let starts = out.iter().filter(|l| l.starts_with("AGIExecStart ")).count();
+    assert_eq!(starts, 126, "every piece is one command with its events");
+    assert!(out.iter().filter(|l| l.starts_with("AGIExecStart ")).all(|l| l.contains("| CommandId=<random> | Command=")));
+    assert!(ast.is_running());
+}
+
+#[test]
+fn a_fastagi_server_that_sends_nothing_costs_nothing_and_hears_the_hangup() {
+    compare("fastagi-silent", |flavour| {
+        let ast = Asterisk::start(flavour);
+        let ami = ast.ami();
+        let (port, server) = fastagi_server(vec!["#listen".to_string()]);
+        let url = format!("agi://127.0.0.1:{port}/quiet");
+        let call = originate(&ami, "classic", &[("AGISCRIPT", &url)], ("Wait", "30"));
+        let start = ami.wait_event(TIMEOUT, |m| m.is_event("Newexten") && m.get("Application") == Some("AGI") && m.get("Uniqueid") == Some(&call.uniqueid));
+        let channel = start.get("Channel").unwrap().to_string();
+        std::thread::sleep(Duration::from_millis(1000));
+        // A silent session costs no CPU: the channel thread sleeps in ast_waitfor_nandfds.
+        let mut out = vec![format!("still up after 1 s: {}", ast.cli("core show channels").contains(&channel))];
+        ami.send(&[("Action", "Hangup"), ("Channel", &channel)]);
+        let events = ami.take_until(TIMEOUT, |m| m.is_event("Hangup") && m.get("Uniqueid") == Some(&call.uniqueid));
+        out.extend(recorder(&call, &[(port.to_string(), "<port>")]).lines(events));
+        out.extend(server.join().unwrap().into_iter().filter(|l| !l.starts_with("env ")).map(|l| format!("server: {l}")));
         out
     });
 }
@@ -427,3 +507,134 @@ fn many_scripts_in_a_row_leave_no_descriptor_and_no_child() {
     assert_eq!(after.1, 0, "children left: {after:?}");
 }
 
+
+/// A DNS server on a loopback address serving SRV records for `_agi._tcp.hagi.test`, with
+/// the sandbox's resolver pointed at it for as long as it lives.
+struct Dns {
+    resolv: PathBuf,
+    saved: Option<String>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Dns {
+    const ADDR: &'static str = "127.0.0.77";
+
+    /// `targets`: (priority, weight, port) records, all with target 127.0.0.1.
+    fn start(targets: Vec<(u16, u16, u16)>) -> Dns {
+        let socket = std::net::UdpSocket::bind((Self::ADDR, 53)).expect("bind the test DNS server on 127.0.0.77:53");
+        socket.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut buf = [0u8; 512];
+            while !flag.load(Ordering::SeqCst) {
+                let Ok((n, from)) = socket.recv_from(&mut buf) else { continue };
+                if let Some(reply) = dns_reply(&buf[..n], &targets) {
+                    let _ = socket.send_to(&reply, from);
+                }
+            }
+        });
+        let resolv = sandbox_root().join("etc/resolv.conf");
+        let saved = std::fs::read_to_string(&resolv).ok();
+        std::fs::write(&resolv, format!("nameserver {}\noptions timeout:1 attempts:1\n", Self::ADDR)).unwrap();
+        Dns { resolv, saved, stop, thread: Some(thread) }
+    }
+}
+
+impl Drop for Dns {
+    fn drop(&mut self) {
+        match &self.saved {
+            Some(text) => {
+                let _ = std::fs::write(&self.resolv, text);
+            }
+            None => {
+                let _ = std::fs::remove_file(&self.resolv);
+            }
+        }
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The answer to one query: SRV records for _agi._tcp.hagi.test, NXDOMAIN for anything else.
+fn dns_reply(query: &[u8], targets: &[(u16, u16, u16)]) -> Option<Vec<u8>> {
+    if query.len() < 12 {
+        return None;
+    }
+    // The question: labels, then type and class.
+    let mut i = 12;
+    let mut labels = Vec::new();
+    while i < query.len() && query[i] != 0 {
+        let len = query[i] as usize;
+        labels.push(String::from_utf8_lossy(query.get(i + 1..i + 1 + len)?).to_lowercase());
+        i += 1 + len;
+    }
+    let qend = i + 5;
+    let question = query.get(12..qend)?;
+    let qtype = u16::from_be_bytes([query[i + 1], query[i + 2]]);
+    let name = labels.join(".");
+    let hit = name == "_agi._tcp.hagi.test" && qtype == 33;
+    let mut r = Vec::new();
+    r.extend_from_slice(&query[0..2]);
+    r.extend_from_slice(if hit { &[0x81, 0x80] } else { &[0x81, 0x83] });
+    r.extend_from_slice(&[0, 1]);
+    r.extend_from_slice(&(if hit { targets.len() as u16 } else { 0 }).to_be_bytes());
+    r.extend_from_slice(&[0, 0, 0, 0]);
+    r.extend_from_slice(question);
+    if hit {
+        for (priority, weight, port) in targets {
+            let mut rdata = Vec::new();
+            rdata.extend_from_slice(&priority.to_be_bytes());
+            rdata.extend_from_slice(&weight.to_be_bytes());
+            rdata.extend_from_slice(&port.to_be_bytes());
+            for label in ["127", "0", "0", "1"] {
+                rdata.push(label.len() as u8);
+                rdata.extend_from_slice(label.as_bytes());
+            }
+            rdata.push(0);
+            r.extend_from_slice(&[0xc0, 0x0c, 0, 33, 0, 1, 0, 0, 0, 60]);
+            r.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+            r.extend_from_slice(&rdata);
+        }
+    }
+    Some(r)
+}
+
+#[test]
+fn hagi_follows_srv_records_as_stock() {
+    compare("hagi", |flavour| {
+        let ast = Asterisk::start(flavour);
+        let ami = ast.ami();
+        let mut out = Vec::new();
+        let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let (port, server) = fastagi_server(vec!["NOOP".into(), "GET VARIABLE AGISCRIPT".into()]);
+        // The first target (priority 10) refuses; the second (priority 20) answers.
+        let dns = Dns::start(vec![(20, 0, port), (10, 0, closed)]);
+        let call = originate(&ami, "classic", &[("AGISCRIPT", "hagi://hagi.test/srv/path")], ("Wait", "30"));
+        let events = ami.take_until(TIMEOUT, |m| m.is_event("Hangup") && m.get("Uniqueid") == Some(&call.uniqueid));
+        let norm = [(port.to_string(), "<port>"), (closed.to_string(), "<closed>")];
+        out.extend(recorder(&call, &norm).lines(events));
+        out.extend(server.join().unwrap().into_iter().map(|l| {
+            let l = l.replace(&call.uniqueid, "<uniqueid>");
+            if l.starts_with("env agi_threadid: ") { "env agi_threadid: <thread>".into() } else { format!("server: {l}") }
+        }));
+        ast.wait_log(&format!("AGI request failed for host 'hagi.test' (127.0.0.1:{closed})"));
+        // No SRV record: FAILURE.
+        let call = originate(&ami, "classic", &[("AGISCRIPT", "hagi://nosuch.test/x")], ("Wait", "30"));
+        let after = ami.wait_event(TIMEOUT, |m| m.get("UserEvent") == Some("AfterAGI") && m.get("Uniqueid") == Some(&call.uniqueid));
+        out.push(format!("no SRV record -> AGISTATUS {}", after.get("Status").unwrap()));
+        ast.wait_log("SRV lookup failed for hagi://nosuch.test/x");
+        drop(dns);
+        // A port in the URI disables SRV.
+        let (port, server) = fastagi_server(vec!["NOOP".into()]);
+        let call = originate(&ami, "classic", &[("AGISCRIPT", &format!("hagi://127.0.0.1:{port}/direct"))], ("Wait", "30"));
+        let after = ami.wait_event(TIMEOUT, |m| m.get("UserEvent") == Some("AfterAGI") && m.get("Uniqueid") == Some(&call.uniqueid));
+        out.push(format!("hagi with a port -> AGISTATUS {}", after.get("Status").unwrap()));
+        out.extend(server.join().unwrap().into_iter().filter(|l| l.starts_with("env agi_network") || !l.starts_with("env ")).map(|l| format!("server: {}", l.replace(&port.to_string(), "<port>"))));
+        ast.wait_log("Specifying a port number disables SRV lookups");
+        out
+    });
+}

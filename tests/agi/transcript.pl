@@ -22,7 +22,7 @@ while (my $cmd = <$c>) {
     chomp $cmd;
     if ($cmd =~ /^#sleep (\S+)/) { select(undef, undef, undef, $1); next; }
     if ($cmd =~ /^#exit (\d+)/) { print $o "exit $1\n"; exit $1; }
-    if ($cmd =~ /^#closeout/) { close(STDOUT); print $o "closed stdout\n"; sleep 2; print $o "still running\n"; exit 0; }
+    if ($cmd =~ /^#closeout/) { close(STDOUT); print $o "closed stdout\n"; sleep 2; print $o "still running\n"; print $o "done\n"; exit 0; }
     if ($cmd =~ /^#raw (.*)/) { print STDOUT $1; next; }
     print STDOUT "$cmd\n";
     while (1) {
