@@ -25,6 +25,10 @@ MODULE=${MODULE:-$HERE/build/res_agi_rs.so}
 MODDIR=/usr/lib/x86_64-linux-gnu/asterisk/modules
 INST_BASE=/srv/res_agi_rs     # inside the chroot
 
+# Also in the chroot: Debian's Perl AGI library (tests run it unmodified as an AGI script).
+EXTRAS="libasterisk-agi-perl"
+EXTRAS_VERSION=1
+
 log() { printf '[sandbox] %s\n' "$*" >&2; }
 die() { printf '[sandbox] error: %s\n' "$*" >&2; exit 1; }
 
@@ -66,12 +70,21 @@ provision() {
         log "installing asterisk, asterisk-dev, asterisk-core-sounds-en-gsm in the chroot"
         if ! chroot "$tmp" sh -c 'apt-get -q -o Acquire::Check-Valid-Until=false update &&
              DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-                 asterisk asterisk-dev asterisk-core-sounds-en-gsm' >"$CACHE/apt.log" 2>&1; then
+                 asterisk asterisk-dev asterisk-core-sounds-en-gsm '"$EXTRAS"'' >"$CACHE/apt.log" 2>&1; then
             umount_proc "$tmp"; tail -20 "$CACHE/apt.log" >&2; die "apt-get in chroot failed"
         fi
         umount_proc "$tmp"
-        touch "$tmp/.res_agi_rs-provisioned"
+        touch "$tmp/.res_agi_rs-provisioned" "$tmp/.res_agi_rs-extras-$EXTRAS_VERSION"
         mv "$tmp" "$ROOT"
+    fi
+    # Packages added after a cache was made (AGI libraries the tests run in the chroot).
+    if [ ! -f "$ROOT/.res_agi_rs-extras-$EXTRAS_VERSION" ]; then
+        log "installing in the chroot: $EXTRAS"
+        mount_proc
+        chroot "$ROOT" sh -c 'apt-get -q -o Acquire::Check-Valid-Until=false update &&
+             DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends '"$EXTRAS"'' >"$CACHE/apt-extras.log" 2>&1 \
+            || { tail -20 "$CACHE/apt-extras.log" >&2; die "apt-get in chroot failed"; }
+        touch "$ROOT/.res_agi_rs-extras-$EXTRAS_VERSION"
     fi
     # Header dir holding only asterisk.h and asterisk/ (the chroot's glibc headers clash).
     mkdir -p "$CACHE/include"

@@ -638,3 +638,39 @@ fn hagi_follows_srv_records_as_stock() {
         out
     });
 }
+
+/// panoramisk's FastAGI server (PyPI, unmodified) answering one call.
+fn run_panoramisk(ast: &Asterisk) -> Vec<String> {
+    use std::process::{Command, Stdio};
+    let ami = ast.ami();
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = Command::new("python3")
+        .arg(project_dir().join("tests/clients/panoramisk_fastagi.py"))
+        .arg(port.to_string())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 with panoramisk (make test installs it)");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().and_then(|l| l.ok()).as_deref(), Some("listening"));
+    let url = format!("agi://127.0.0.1:{port}/lib");
+    let call = originate(&ami, "classic", &[("AGISCRIPT", &url), ("AGIARG1", "from-dialplan")], ("Wait", "30"));
+    let events = ami.take_until(TIMEOUT * 2, |m| m.is_event("Hangup") && m.get("Uniqueid") == Some(&call.uniqueid));
+    let mut out = vec!["-- panoramisk fast_agi".to_string()];
+    out.extend(recorder(&call, &[(port.to_string(), "<port>")]).lines(events));
+    out.extend(lines.map_while(Result::ok).map(|l| format!("panoramisk: {l}")));
+    assert!(child.wait().unwrap().success());
+    out
+}
+
+#[test]
+fn unmodified_agi_libraries_behave_as_stock() {
+    let out = compare("libraries", |flavour| {
+        let ast = Asterisk::start(flavour);
+        let mut out = run_script(&ast, "classic", "asterisk_agi_lib.pl", &[], &[], |_, _| {});
+        out.extend(run_panoramisk(&ast));
+        out
+    });
+    // The libraries did real work (not only the same failure twice).
+    assert!(out.iter().any(|l| l == "script: get_variable yes"), "{out:#?}");
+    assert!(out.iter().any(|l| l.contains("panoramisk: {\"command\": \"GET VARIABLE FROMLIB\"") && l.contains("\"result\": [\"1\", \"yes\"]") || l.contains("panoramisk: {\"command\": \"GET VARIABLE FROMLIB\"") && l.contains("yes")), "{out:#?}");
+}
