@@ -24,6 +24,12 @@ struct Plan {
     in_flight: usize,
     per_channel: usize,
     big_park: usize,
+    /// Classic AGI: NOOPs on one FastAGI call, calls through agi:// and through a script,
+    /// FastAGI calls held open for the memory row.
+    fast_noops: usize,
+    fast_calls: usize,
+    script_calls: usize,
+    held_calls: usize,
 }
 
 const FULL: Plan = Plan {
@@ -37,6 +43,10 @@ const FULL: Plan = Plan {
     in_flight: 4,
     per_channel: 40,
     big_park: 10_000,
+    fast_noops: 20_000,
+    fast_calls: 300,
+    script_calls: 300,
+    held_calls: 300,
 };
 
 const SMOKE: Plan = Plan {
@@ -50,6 +60,10 @@ const SMOKE: Plan = Plan {
     in_flight: 4,
     per_channel: 8,
     big_park: 50,
+    fast_noops: 200,
+    fast_calls: 10,
+    script_calls: 10,
+    held_calls: 10,
 };
 
 const WAIT: Duration = Duration::from_secs(120);
@@ -323,6 +337,11 @@ struct Results {
     idle_cores: f64,
     rss_per_call_kb: f64,
     park_secs: f64,
+    fast_noops_per_s: f64,
+    fast_cpu_per_1000: f64,
+    fast_calls_per_s: f64,
+    script_calls_per_s: f64,
+    fast_rss_per_call_kb: f64,
 }
 
 fn measure(flavour: Flavour, plan: &Plan) -> Results {
@@ -363,7 +382,142 @@ fn measure(flavour: Flavour, plan: &Plan) -> Results {
     r.pipelined = rate;
     r.cpu_per_1000 = (cpu_ticks(pid) - ticks) as f64 * 10.0 / (done as f64 / 1000.0);
     hangup_all(&mut c, &ast);
+    classic(flavour, plan, &ast, &mut c, &mut r);
     r
+}
+
+/// What one FastAGI connection of the benchmark's server does.
+#[derive(Clone, Copy)]
+enum Serve {
+    /// Send this many NOOPs one after the other, as fast as results come.
+    Noops(usize),
+    /// NOOP, GET VARIABLE, SET VARIABLE, then close.
+    Three,
+    /// Send nothing until released (memory per running call).
+    Hold,
+}
+
+/// A FastAGI server on loopback: each connection is served by `serve` on its own thread;
+/// each reports (time it took) when it closes. `release` ends the held ones.
+fn fastagi_server(serve: Serve) -> (u16, Receiver<Duration>, std::sync::Arc<std::sync::atomic::AtomicBool>) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = channel();
+    let release = std::sync::Arc::new(AtomicBool::new(false));
+    let rel = release.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let (tx, rel) = (tx.clone(), rel.clone());
+            std::thread::spawn(move || {
+                let _ = stream.set_nodelay(true);
+                let mut r = BufReader::new(stream.try_clone().unwrap());
+                let mut w = stream;
+                let mut line = String::new();
+                while r.read_line(&mut line).unwrap_or(0) > 0 && line != "\n" {
+                    line.clear();
+                }
+                let t = Instant::now();
+                let mut ask = |cmd: &str| {
+                    if w.write_all(cmd.as_bytes()).is_err() {
+                        return false;
+                    }
+                    line.clear();
+                    r.read_line(&mut line).unwrap_or(0) > 0
+                };
+                match serve {
+                    Serve::Noops(n) => {
+                        for _ in 0..n {
+                            if !ask("NOOP\n") {
+                                break;
+                            }
+                        }
+                    }
+                    Serve::Three => {
+                        let _ = ask("NOOP\n") && ask("GET VARIABLE AGISCRIPT\n") && ask("SET VARIABLE BENCH 1\n");
+                    }
+                    Serve::Hold => {
+                        while !rel.load(Ordering::SeqCst) {
+                            std::thread::sleep(Duration::from_millis(20));
+                        }
+                    }
+                }
+                let _ = tx.send(t.elapsed());
+            });
+        }
+    });
+    (port, rx, release)
+}
+
+fn originate_classic(c: &mut Client, n: usize, script: &str) {
+    for i in 0..n {
+        c.send(&format!(
+            "Action: Originate\r\nChannel: Local/classic@agi\r\nApplication: Wait\r\nData: 36000\r\nAsync: true\r\nVariable: AGISCRIPT={script}\r\nActionID: oc{i}\r\n\r\n"
+        ));
+        if i % 50 == 49 {
+            c.flush();
+        }
+    }
+    c.flush();
+}
+
+fn wait_no_channels(ast: &Asterisk) {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while !ast.cli("core show channels count").starts_with("0 active channels") {
+        assert!(Instant::now() < deadline, "channels did not end");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Classic AGI: FastAGI NOOP rate on one call (and Asterisk's CPU per 1,000 of them), calls/s
+/// through agi:// running three commands and through a trivial local script, and RSS per
+/// running FastAGI call.
+fn classic(flavour: Flavour, plan: &Plan, ast: &Asterisk, c: &mut Client, r: &mut Results) {
+    let pid = ast.pid();
+    eprintln!("[bench] {flavour:?}: FastAGI, {} NOOPs on one call", plan.fast_noops);
+    let (port, done, _) = fastagi_server(Serve::Noops(plan.fast_noops));
+    let ticks = cpu_ticks(pid);
+    originate_classic(c, 1, &format!("agi://127.0.0.1:{port}/noops"));
+    let took = done.recv_timeout(WAIT).expect("FastAGI NOOP run");
+    r.fast_cpu_per_1000 = (cpu_ticks(pid) - ticks) as f64 * 10.0 / (plan.fast_noops as f64 / 1000.0);
+    r.fast_noops_per_s = plan.fast_noops as f64 / took.as_secs_f64();
+    wait_no_channels(ast);
+
+    eprintln!("[bench] {flavour:?}: {} calls through AGI(agi://...) running three commands", plan.fast_calls);
+    let (port, done, _) = fastagi_server(Serve::Three);
+    let t = Instant::now();
+    originate_classic(c, plan.fast_calls, &format!("agi://127.0.0.1:{port}/three"));
+    for _ in 0..plan.fast_calls {
+        done.recv_timeout(WAIT).expect("FastAGI call");
+    }
+    wait_no_channels(ast);
+    r.fast_calls_per_s = plan.fast_calls as f64 / t.elapsed().as_secs_f64();
+
+    eprintln!("[bench] {flavour:?}: {} calls through a local script", plan.script_calls);
+    let t = Instant::now();
+    originate_classic(c, plan.script_calls, "trivial.sh");
+    wait_no_channels(ast);
+    r.script_calls_per_s = plan.script_calls as f64 / t.elapsed().as_secs_f64();
+
+    eprintln!("[bench] {flavour:?}: {} FastAGI calls held open", plan.held_calls);
+    let (port, done, release) = fastagi_server(Serve::Hold);
+    std::thread::sleep(Duration::from_millis(500));
+    let rss0 = rss_kb(pid);
+    originate_classic(c, plan.held_calls, &format!("agi://127.0.0.1:{port}/hold"));
+    let deadline = Instant::now() + WAIT;
+    while !ast.cli("core show channels count").starts_with(&format!("{} active channels", plan.held_calls * 2)) {
+        assert!(Instant::now() < deadline, "held calls did not all start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    r.fast_rss_per_call_kb = (rss_kb(pid) as f64 - rss0 as f64) / plan.held_calls as f64;
+    release.store(true, std::sync::atomic::Ordering::SeqCst);
+    for _ in 0..plan.held_calls {
+        done.recv_timeout(WAIT).expect("held call");
+    }
+    wait_no_channels(ast);
+    while c.rx.try_recv().is_ok() {}
 }
 
 /// 10,000 channels parked at once (ours), each answering a NOOP; the CLI still answers.
@@ -492,6 +646,11 @@ fn main() {
         (format!("idle CPU (cores) over {} s, {} parked", plan.idle_secs, plan.parked), format!("{:.4}", stock.idle_cores), format!("{:.4}", ours.idle_cores), ratio(true, stock.idle_cores, ours.idle_cores)),
         ("RSS per parked call (KB, Local channel pair)".into(), format!("{:.1}", stock.rss_per_call_kb), format!("{:.1}", ours.rss_per_call_kb), ratio(true, stock.rss_per_call_kb, ours.rss_per_call_kb)),
         (format!("time to park {} calls (s)", plan.parked), format!("{:.2}", stock.park_secs), format!("{:.2}", ours.park_secs), ratio(true, stock.park_secs, ours.park_secs)),
+        (format!("FastAGI NOOPs/s, one call ({} NOOPs)", plan.fast_noops), format!("{:.0}", stock.fast_noops_per_s), format!("{:.0}", ours.fast_noops_per_s), ratio(false, stock.fast_noops_per_s, ours.fast_noops_per_s)),
+        ("Asterisk CPU per 1,000 FastAGI NOOPs (ms)".into(), format!("{:.0}", stock.fast_cpu_per_1000), format!("{:.0}", ours.fast_cpu_per_1000), ratio(true, stock.fast_cpu_per_1000, ours.fast_cpu_per_1000)),
+        (format!("calls/s through AGI(agi://…), 3 commands each ({} calls)", plan.fast_calls), format!("{:.0}", stock.fast_calls_per_s), format!("{:.0}", ours.fast_calls_per_s), ratio(false, stock.fast_calls_per_s, ours.fast_calls_per_s)),
+        (format!("calls/s through a trivial local script ({} calls)", plan.script_calls), format!("{:.0}", stock.script_calls_per_s), format!("{:.0}", ours.script_calls_per_s), ratio(false, stock.script_calls_per_s, ours.script_calls_per_s)),
+        (format!("RSS per running FastAGI call (KB, {} held)", plan.held_calls), format!("{:.1}", stock.fast_rss_per_call_kb), format!("{:.1}", ours.fast_rss_per_call_kb), ratio(true, stock.fast_rss_per_call_kb, ours.fast_rss_per_call_kb)),
         ("AMI floor: Ping round trip p50 (ms)".into(), format!("{:.3}", stock.ping_p50), format!("{:.3}", ours.ping_p50), "—".into()),
         ("AMI floor: pipelined Pings/s".into(), format!("{:.0}", stock.ping_rate), format!("{:.0}", ours.ping_rate), "—".into()),
     ];
