@@ -60,7 +60,7 @@ fn norm_line(line: &str, call: &Call, inside: &str) -> String {
 }
 
 /// Everything a client of one classic run sees, up to the channel's Hangup event.
-fn run_script(ast: &Asterisk, exten: &str, script: &str, commands: &[&str], vars: &[(&str, &str)], during: impl FnOnce(&Ami, &Call)) -> Vec<String> {
+fn run_script(ast: &Asterisk, exten: &str, script: &str, commands: &[&str], vars: &[(&str, &str)], during: impl FnOnce(&Ami, &Call) -> Vec<String>) -> Vec<String> {
     let ami = ast.ami();
     let (host_dir, inside) = files(ast);
     // Numbered per instance, so that both flavours name them alike.
@@ -79,9 +79,10 @@ fn run_script(ast: &Asterisk, exten: &str, script: &str, commands: &[&str], vars
     all_vars[2].1 = &a2;
     all_vars.extend_from_slice(vars);
     let call = originate(&ami, exten, &all_vars, ("Wait", "30"));
-    during(&ami, &call);
+    let seen = during(&ami, &call);
     let events = ami.take_until(TIMEOUT * 2, |m| m.is_event("Hangup") && m.get("Uniqueid") == Some(&call.uniqueid));
     let mut lines = vec![format!("-- {exten} {script}")];
+    lines.extend(seen);
     let rec = recorder(&call, &[(inside.clone(), "<dir>")]);
     lines.extend(rec.lines(events));
     // The script's own view, once it has finished writing.
@@ -160,27 +161,48 @@ const COMMANDS: &[&str] = &[
 fn local_scripts_behave_as_stock() {
     compare("scripts", |flavour| {
         let ast = Asterisk::start(flavour);
-        let mut out = run_script(&ast, "classic", "transcript.pl", COMMANDS, &[], |_, _| {});
-        // A plain shell script, named by its full path.
-        out.extend(run_script(&ast, "classic", "<dir>/simple.sh", &[], &[], |_, _| {}));
+        let mut out = run_script(&ast, "classic", "transcript.pl", COMMANDS, &[], |_, _| Vec::new());
+        // A plain shell script, named by its full path, with `agi set debug on`: the AGI
+        // Rx/Tx lines in the log are compared too.
+        assert!(ast.cli("agi set debug on").contains("AGI Debugging Enabled"));
+        let before = ast.log().len();
+        let run = run_script(&ast, "classic", "<dir>/simple.sh", &[], &[], |_, _| Vec::new());
+        let log = ast.wait_log("AGI Rx << VERBOSE");
+        ast.cli("agi set debug off");
+        let (_, inside) = files(&ast);
+        out.extend(log[before..].lines().filter_map(|l| l.find("AGI Rx << ").or_else(|| l.find("AGI Tx >> ")).map(|i| {
+            let l = &l[i..];
+            if l.starts_with("AGI Tx >> agi_threadid: ") || l.starts_with("AGI Tx >> agi_uniqueid: ") {
+                format!("log: {}<per run>", &l[..l.find(": ").unwrap() + 2])
+            } else {
+                format!("log: {}", l.replace(&inside, "<dir>"))
+            }
+        })));
+        out.extend(run);
+        // Action: AGI on a channel that runs a script (no Async AGI queue): refused, as stock.
+        out.extend(run_script(&ast, "classic", "transcript.pl", &["WAIT FOR DIGIT 1000", "NOOP"], &[], |ami, call| {
+            ami.wait_event(TIMEOUT, |m| m.is_event("AGIExecStart") && m.get("Uniqueid") == Some(&call.uniqueid));
+            let r = ami.action(&[("Action", "AGI"), ("Channel", &call.uniqueid), ("Command", "NOOP")]);
+            vec![format!("Action: AGI -> {} {}", r.get("Response").unwrap_or(""), r.get("Message").unwrap_or("").replace(&call.uniqueid, "<uniqueid>"))]
+        }));
         // A script that exits non-zero, one that is missing, one that is not executable.
-        out.extend(run_script(&ast, "classic", "transcript.pl", &["NOOP", "#exit 3"], &[], |_, _| {}));
+        out.extend(run_script(&ast, "classic", "transcript.pl", &["NOOP", "#exit 3"], &[], |_, _| Vec::new()));
         // A script that closes its stdout and goes on running: the session ends (EOF) and
         // waits for it to exit.
-        out.extend(run_script(&ast, "classic", "transcript.pl", &["NOOP", "#closeout"], &[], |_, _| {}));
-        out.extend(run_script(&ast, "classic", "no-such-script.pl", &[], &[], |_, _| {}));
+        out.extend(run_script(&ast, "classic", "transcript.pl", &["NOOP", "#closeout"], &[], |_, _| Vec::new()));
+        out.extend(run_script(&ast, "classic", "no-such-script.pl", &[], &[], |_, _| Vec::new()));
         let (host_dir, _) = files(&ast);
         std::fs::write(host_dir.join("not-executable.pl"), "#!/usr/bin/perl\n").unwrap();
-        out.extend(run_script(&ast, "classic", "not-executable.pl", &[], &[], |_, _| {}));
+        out.extend(run_script(&ast, "classic", "not-executable.pl", &[], &[], |_, _| Vec::new()));
         // DeadAGI: deprecated, runs AGI.
-        out.extend(run_script(&ast, "deadagi", "transcript.pl", &["NOOP", "GET VARIABLE AGISCRIPT"], &[], |_, _| {}));
+        out.extend(run_script(&ast, "deadagi", "transcript.pl", &["NOOP", "GET VARIABLE AGISCRIPT"], &[], |_, _| Vec::new()));
         ast.wait_log("DeadAGI has been deprecated, please use AGI in all cases!");
         out
     });
 }
 
 /// The script waits in WAIT FOR DIGIT; the test hangs the channel up.
-fn hangup_during(ami: &Ami, call: &Call) {
+fn hangup_during(ami: &Ami, call: &Call) -> Vec<String> {
     let start = ami.wait_present(TIMEOUT, |m| m.is_event("AGIExecStart") && m.get("Command") == Some("WAIT FOR DIGIT 5000") && m.get("Uniqueid") == Some(&call.uniqueid));
     assert!(start, "the script never reached WAIT FOR DIGIT");
     let channel = ami
@@ -190,6 +212,7 @@ fn hangup_during(ami: &Ami, call: &Call) {
         .and_then(|m| m.get("Channel").map(str::to_string))
         .unwrap();
     ami.send(&[("Action", "Hangup"), ("Channel", &channel)]);
+    Vec::new()
 }
 
 #[test]
@@ -666,7 +689,7 @@ fn run_panoramisk(ast: &Asterisk) -> Vec<String> {
 fn unmodified_agi_libraries_behave_as_stock() {
     let out = compare("libraries", |flavour| {
         let ast = Asterisk::start(flavour);
-        let mut out = run_script(&ast, "classic", "asterisk_agi_lib.pl", &[], &[], |_, _| {});
+        let mut out = run_script(&ast, "classic", "asterisk_agi_lib.pl", &[], &[], |_, _| Vec::new());
         out.extend(run_panoramisk(&ast));
         out
     });

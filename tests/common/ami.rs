@@ -117,7 +117,7 @@ impl Ami {
     }
 
     pub fn wait_response(&self, action_id: &str) -> Message {
-        self.wait(Duration::from_secs(10), |m| m.get("Response").is_some() && m.get("ActionID") == Some(action_id))
+        self.wait(Duration::from_secs(10), |m| m.get("Response").is_some() && m.get("Event").is_none() && m.get("ActionID") == Some(action_id))
             .unwrap_or_else(|| panic!("no response to ActionID {action_id}"))
     }
 
