@@ -202,15 +202,11 @@ fn ping_rate(c: &mut Client, total: usize, window: usize) -> f64 {
 /// Parks `n` Local calls in AGI(agi:async); returns their channel names and the time taken.
 fn park(c: &mut Client, n: usize, tag: &str) -> (Vec<String>, Duration) {
     let t = Instant::now();
-    for i in 0..n {
-        c.send(&format!(
+    send_batched(c, n, |i| {
+        format!(
             "Action: Originate\r\nChannel: Local/park@agi\r\nApplication: Wait\r\nData: 36000\r\nTimeout: 36000000\r\nAsync: true\r\nChannelId: {tag}{i}-1\r\nOtherChannelId: {tag}{i}-2\r\nActionID: o{tag}{i}\r\n\r\n"
-        ));
-        if i % 50 == 49 {
-            c.flush();
-        }
-    }
-    c.flush();
+        )
+    });
     let mut chans = vec![String::new(); n];
     let mut got = 0;
     while got < n {
@@ -451,10 +447,15 @@ fn fastagi_server(serve: Serve) -> (u16, Receiver<Duration>, std::sync::Arc<std:
 }
 
 fn originate_classic(c: &mut Client, n: usize, script: &str) {
+    send_batched(c, n, |i| {
+        format!("Action: Originate\r\nChannel: Local/classic@agi\r\nApplication: Wait\r\nData: 36000\r\nAsync: true\r\nVariable: AGISCRIPT={script}\r\nActionID: oc{i}\r\n\r\n")
+    });
+}
+
+/// Sends `n` actions made by `action(i)`, flushing every 50.
+fn send_batched(c: &mut Client, n: usize, action: impl Fn(usize) -> String) {
     for i in 0..n {
-        c.send(&format!(
-            "Action: Originate\r\nChannel: Local/classic@agi\r\nApplication: Wait\r\nData: 36000\r\nAsync: true\r\nVariable: AGISCRIPT={script}\r\nActionID: oc{i}\r\n\r\n"
-        ));
+        c.send(&action(i));
         if i % 50 == 49 {
             c.flush();
         }
