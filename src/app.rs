@@ -12,7 +12,7 @@ use crate::engine;
 use crate::env;
 use crate::events::{CancelReason, Emitter};
 use crate::failpoint;
-use crate::ffi::channel::{current_thread_id, Chan, Format, FrameRead, SendableChannel};
+use crate::ffi::channel::{current_thread_id, AgiFds, Chan, Format, FrameRead, SendableChannel};
 use crate::ffi::misc;
 use crate::relay;
 use crate::session::{Queued, RunId, Session};
@@ -203,7 +203,7 @@ fn command_loop(chan: &Chan, session: &Session, run: RunId, events: &mut Emitter
             let Some(cmd) = session.pop(run) else { break };
             let cmd = current.insert(cmd);
             failpoint::hit(cmd.command.as_bytes(), "_TEST PANIC SESSION");
-            let outcome = engine::run(chan, events, &mut io, cmd.command.as_bytes(), false);
+            let outcome = engine::run(chan, events, &mut io, cmd.command.as_bytes(), false, AgiFds::NONE);
             events.async_exec(&outcome.text, &cmd.id);
             *current = None;
             hungup = chan.check_hangup();

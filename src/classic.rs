@@ -11,7 +11,7 @@
 use crate::engine::{self, SessionIo};
 use crate::env;
 use crate::events::Emitter;
-use crate::ffi::channel::{current_thread_id, in_intercept_routine, Chan, Ready};
+use crate::ffi::channel::{current_thread_id, in_intercept_routine, AgiFds, Chan, Ready};
 use crate::ffi::process::{self, careful_write, read_some, SrvLookup};
 use crate::ffi::{cstring, misc};
 use std::io::ErrorKind;
@@ -267,6 +267,9 @@ fn session(chan: &Chan, request: &[u8], peer: Peer, mut dead: bool, args: &[Vec<
 
     let mut events = Emitter::new(chan);
     let mut io = SessionIo::default();
+    // As stock: playbacks and waits stop for a new command line, and EAGI's pipe also gets
+    // the audio heard meanwhile.
+    let fds = AgiFds { audio: peer.audio.as_ref().map_or(-1, |a| a.as_raw_fd()), ctrl: peer.read.as_raw_fd() };
     let mut reader = LineReader::default();
     let mut pid = peer.pid;
     let mut status = None;
@@ -302,7 +305,7 @@ fn session(chan: &Chan, request: &[u8], peer: Peer, mut dead: bool, args: &[Vec<
                 text.extend_from_slice(&line);
                 crate::ffi::log::verbose(&text);
             }
-            let outcome = engine::run(chan, &mut events, &mut io, &line, dead || in_intercept);
+            let outcome = engine::run(chan, &mut events, &mut io, &line, dead || in_intercept, fds);
             // (The engine has logged the answer's pieces for `agi set debug`.)
             careful_write(out, &outcome.text);
             if outcome.status == engine::Status::Failure && (dead || in_intercept || !chan.check_hangup()) {

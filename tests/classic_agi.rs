@@ -222,8 +222,9 @@ fn hangup_while_a_script_runs_behaves_as_stock() {
         let ast = Asterisk::start(flavour);
         let mut out = run_script(&ast, "classic", "transcript.pl", &after, &[], hangup_during);
         out.extend(run_script(&ast, "classic", "transcript.pl", &after, &[("AGISIGHUP", "no")], hangup_during));
-        // Leaving at once: the script's later writes would race with its pipes closing.
-        out.extend(run_script(&ast, "classic", "transcript.pl", &after[..2], &[("AGIEXITONHANGUP", "yes")], hangup_during));
+        // Leaving at once: the script's later writes would race with its pipes closing, so it
+        // only lingers (and is there when the SIGHUP comes).
+        out.extend(run_script(&ast, "classic", "transcript.pl", &["ANSWER", "WAIT FOR DIGIT 5000", "#sleep 0.5"], &[("AGIEXITONHANGUP", "yes")], hangup_during));
         out
     });
 }
@@ -696,4 +697,34 @@ fn unmodified_agi_libraries_behave_as_stock() {
     // The libraries did real work (not only the same failure twice).
     assert!(out.iter().any(|l| l == "script: get_variable yes"), "{out:#?}");
     assert!(out.iter().any(|l| l.contains("panoramisk: {\"command\": \"GET VARIABLE FROMLIB\"") && l.contains("\"result\": [\"1\", \"yes\"]") || l.contains("panoramisk: {\"command\": \"GET VARIABLE FROMLIB\"") && l.contains("yes")), "{out:#?}");
+}
+
+#[test]
+fn a_line_from_the_script_stops_a_playback_or_a_wait_as_stock() {
+    // While a prompt plays (or a digit is awaited), the script sends its next command: the
+    // playback stops at once without a result line, and the new command runs.
+    let commands = [
+        "ANSWER",
+        "#send STREAM FILE demo-congrats \"\"",
+        "#sleep 0.5",
+        "NOOP",
+        "#send SAY DIGITS 1234567890 \"\"",
+        "#sleep 0.5",
+        "GET VARIABLE PLAYBACKSTATUS",
+        "#send GET DATA demo-congrats 5000 4",
+        "#sleep 0.5",
+        "NOOP",
+        "#send WAIT FOR DIGIT 5000",
+        "#sleep 0.5",
+        "NOOP",
+        "NOOP",
+    ];
+    let started = Instant::now();
+    compare("interrupt", |flavour| {
+        let ast = Asterisk::start(flavour);
+        run_script(&ast, "classic", "transcript.pl", &commands, &[], |_, _| Vec::new())
+    });
+    // demo-congrats plays for about 30 s: left to play, the two prompts of each run would
+    // take a minute per flavour.
+    assert!(started.elapsed() < Duration::from_secs(60), "{:?}", started.elapsed());
 }

@@ -10,7 +10,7 @@ pub fn run(ctx: &mut Ctx, argv: &[CString]) -> Status {
     }
     let timeout = argv.get(3).map_or(0, |t| atoi(t.to_bytes()));
     let max = argv.get(4).map_or(1024, |m| atoi(m.to_bytes()));
-    let (res, digits) = ctx.chan.get_data(&argv[2], max, timeout);
+    let (res, digits) = ctx.chan.get_data(&argv[2], max, timeout, ctx.fds);
     match res {
         2 => {}
         1 => {

@@ -16,7 +16,7 @@ pub fn run(ctx: &mut Ctx, argv: &[CString]) -> Status {
         Some(t) => atoi(t.to_bytes()),
         None => chan.pbx_digit_timeout_ms(),
     };
-    let played = chan.play_file(&argv[2], escape, 0, |_format| {
+    let played = chan.play_file(&argv[2], escape, 0, ctx.fds, |_format| {
         let mut line = b"Playing '".to_vec();
         line.extend_from_slice(argv[2].to_bytes());
         line.extend_from_slice(b"' (escape_digits=");
@@ -30,9 +30,11 @@ pub fn run(ctx: &mut Ctx, argv: &[CString]) -> Status {
             crate::ast_log!(Warning, "Unable to open {}", argv[2].to_string_lossy());
             Status::Failure
         }
+        // A new command arrived from the script: no result line (stock).
+        Played::Done { res: 1, .. } => Status::Success,
         Played::Done { mut res, endpos } => {
             if res == 0 {
-                res = chan.wait_for_digit(timeout);
+                res = chan.wait_for_digit(timeout, ctx.fds);
                 if !c_strchr(escape.to_bytes(), res) {
                     res = 0;
                 }

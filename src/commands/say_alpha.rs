@@ -15,6 +15,6 @@ pub fn run(ctx: &mut Ctx, argv: &[CString]) -> Status {
         Some(b'u') | Some(b'U') => SayCase::Upper,
         Some(_) => return Status::ShowUsage,
     };
-    let res = ctx.chan.say_alpha(&argv[2], &argv[3], case);
+    let res = ctx.chan.say_alpha(&argv[2], &argv[3], case, ctx.fds);
     say_result(ctx, res)
 }

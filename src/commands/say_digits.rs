@@ -11,6 +11,6 @@ pub fn run(ctx: &mut Ctx, argv: &[CString]) -> Status {
     if scan_int(argv[2].to_bytes()).is_none() {
         return Status::ShowUsage;
     }
-    let res = ctx.chan.say_digits(&argv[2], &argv[3]);
+    let res = ctx.chan.say_digits(&argv[2], &argv[3], ctx.fds);
     say_result(ctx, res)
 }

@@ -11,6 +11,6 @@ pub fn run(ctx: &mut Ctx, argv: &[CString]) -> Status {
     let Some(num) = scan_int(argv[2].to_bytes()) else {
         return Status::ShowUsage;
     };
-    let res = ctx.chan.say_number(num, &argv[3], argv.get(4).map(|g| g.as_c_str()));
+    let res = ctx.chan.say_number(num, &argv[3], argv.get(4).map(|g| g.as_c_str()), ctx.fds);
     say_result(ctx, res)
 }

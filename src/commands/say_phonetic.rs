@@ -7,6 +7,6 @@ pub fn run(ctx: &mut Ctx, argv: &[CString]) -> Status {
     if argv.len() != 4 {
         return Status::ShowUsage;
     }
-    let res = ctx.chan.say_phonetic(&argv[2], &argv[3]);
+    let res = ctx.chan.say_phonetic(&argv[2], &argv[3], ctx.fds);
     say_result(ctx, res)
 }

@@ -1,5 +1,6 @@
 //! STREAM FILE filename escape_digits [sample_offset]: plays a sound file;
-//! `200 result=<0, the digit pressed, or -1> endpos=<sample>`; sets PLAYBACKSTATUS.
+//! `200 result=<0, the digit pressed, or -1> endpos=<sample>`; sets PLAYBACKSTATUS. A line
+//! from the script or FastAGI server during playback stops it with no result line (stock).
 //! A missing file answers `200 result=-1 endpos=<offset>` and reports Failure (stock then
 //! leaves Async AGI; we keep the channel parked: see docs/differences.md).
 use crate::engine::parse::scan_long;
@@ -21,7 +22,7 @@ pub fn run(ctx: &mut Ctx, argv: &[CString]) -> Status {
     };
     let chan = ctx.chan;
     let (file, escape) = (&argv[2], &argv[3]);
-    let played = chan.play_file(file, escape, offset, |format| {
+    let played = chan.play_file(file, escape, offset, ctx.fds, |format| {
         let lang = chan.language();
         let mut line = format!("<{}> Playing '", chan.name()).into_bytes();
         line.extend_from_slice(file.to_bytes());
@@ -39,6 +40,8 @@ pub fn run(ctx: &mut Ctx, argv: &[CString]) -> Status {
             ctx.reply(format!("200 result=-1 endpos={offset}\n"));
             Status::Failure
         }
+        // A new command arrived from the script: no result line (stock).
+        Played::Done { res: 1, .. } => Status::Success,
         Played::Done { res, endpos } => {
             ctx.reply(format!("200 result={res} endpos={endpos}\n"));
             let status: &std::ffi::CStr = if res != 0 { c"FAILED" } else { c"SUCCESS" };

@@ -11,7 +11,7 @@ pub fn run(ctx: &mut Ctx, argv: &[CString]) -> Status {
     let Some(timeout) = scan_int(argv[3].to_bytes()) else {
         return Status::ShowUsage;
     };
-    let res = ctx.chan.wait_for_digit(timeout);
+    let res = ctx.chan.wait_for_digit(timeout, ctx.fds);
     ctx.result(res);
     if res >= 0 { Status::Success } else { Status::Failure }
 }

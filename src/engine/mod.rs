@@ -5,7 +5,7 @@ pub mod parse;
 
 use crate::commands::{self, Command};
 use crate::events::Emitter;
-use crate::ffi::channel::Chan;
+use crate::ffi::channel::{AgiFds, Chan};
 use crate::ffi::cstring;
 use crate::ffi::agi::OutputPipe;
 use crate::ffi::misc::{self, Docs};
@@ -43,14 +43,16 @@ impl Status {
 /// response text, which stock writes to its pipe).
 pub struct Ctx<'a> {
     pub chan: &'a Chan,
+    /// What playbacks and waits also watch (the script's commands, EAGI's audio pipe).
+    pub fds: AgiFds,
     /// The session's speech object (SPEECH commands).
     pub speech: &'a mut Option<Speech>,
     out: Vec<u8>,
 }
 
 impl<'a> Ctx<'a> {
-    pub fn new(chan: &'a Chan, speech: &'a mut Option<Speech>) -> Ctx<'a> {
-        Ctx { chan, speech, out: Vec::with_capacity(64) }
+    pub fn new(chan: &'a Chan, speech: &'a mut Option<Speech>, fds: AgiFds) -> Ctx<'a> {
+        Ctx { chan, fds, speech, out: Vec::with_capacity(64) }
     }
     pub fn reply(&mut self, text: impl AsRef<[u8]>) {
         self.out.extend_from_slice(text.as_ref());
@@ -165,7 +167,7 @@ pub const DEAD_RESULT: &str = "Command Not Permitted on a dead channel or interc
 
 /// Runs one command line on the channel (in the channel's own thread). `dead`: the channel
 /// has hung up (or this is an interception routine): only dead-safe commands run.
-pub fn run(chan: &Chan, events: &mut Emitter, io: &mut SessionIo, line: &[u8], dead: bool) -> Outcome {
+pub fn run(chan: &Chan, events: &mut Emitter, io: &mut SessionIo, line: &[u8], dead: bool, fds: AgiFds) -> Outcome {
     let command_id = misc::random();
     events.exec_start(command_id, line);
     let words = parse::parse_args(line);
@@ -190,7 +192,7 @@ pub fn run(chan: &Chan, events: &mut Emitter, io: &mut SessionIo, line: &[u8], d
     }
     let argv: Vec<CString> = words.into_iter().map(cstring).collect();
     let SessionIo { pipe, speech } = io;
-    let mut ctx = Ctx::new(chan, speech);
+    let mut ctx = Ctx::new(chan, speech, fds);
     // A panicking command is caught here: it ends with an explicit error result and the
     // session (and Asterisk) go on.
     let what = format!("AGI command '{}'", String::from_utf8_lossy(line));

@@ -173,10 +173,11 @@ impl Chan {
         }
     }
 
-    /// `ast_waitfordigit_full(chan, ms, NULL, -1, -1)`.
-    pub fn wait_for_digit(&self, ms: i32) -> i32 {
-        // SAFETY: channel thread.
-        unsafe { sys::ast_waitfordigit_full(self.raw(), ms, std::ptr::null(), -1, -1) }
+    /// `ast_waitfordigit_full(chan, ms, NULL, audio, ctrl)`: a digit, 0 on timeout, 1 when a
+    /// new command arrived on `fds.ctrl`, -1 on hangup.
+    pub fn wait_for_digit(&self, ms: i32, fds: AgiFds) -> i32 {
+        // SAFETY: channel thread; the descriptors are the caller's, open for the call.
+        unsafe { sys::ast_waitfordigit_full(self.raw(), ms, std::ptr::null(), fds.audio, fds.ctrl) }
     }
 
     /// Sets AST_FLAG_DISABLE_WORKAROUNDS; returns whether it was already set.
@@ -261,6 +262,20 @@ impl SendableChannel {
     pub fn chan(&self) -> &Chan {
         &self.0
     }
+}
+
+/// The descriptors an AGI command's playback and waits watch, as stock's handlers pass them:
+/// `ctrl` (the script's or server's commands: a line arriving ends a playback or a wait at
+/// once, "a new command") and `audio` (EAGI: what the channel hears also goes there). -1
+/// for none (Async AGI).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AgiFds {
+    pub audio: i32,
+    pub ctrl: i32,
+}
+
+impl AgiFds {
+    pub const NONE: AgiFds = AgiFds { audio: -1, ctrl: -1 };
 }
 
 /// What `read_and_discard` saw.

@@ -1,6 +1,6 @@
 //! What the media and dialplan-location AGI commands call: say, text, images, TDD, music
 //! on hold, digit collection, controlled playback, dialplan location and caller ID.
-use super::channel::Chan;
+use super::channel::{AgiFds, Chan};
 use super::{cstring, sys, take_malloced};
 use std::ffi::CStr;
 use std::ptr;
@@ -25,27 +25,27 @@ impl Chan {
         unsafe { sys::ast_channel_language(self.raw()) }
     }
 
-    pub fn say_number(&self, num: i32, escape: &CStr, options: Option<&CStr>) -> i32 {
+    pub fn say_number(&self, num: i32, escape: &CStr, options: Option<&CStr>, fds: AgiFds) -> i32 {
         // SAFETY: channel thread; say.c installs these function pointers at startup.
         unsafe {
             match sys::ast_say_number_full {
-                Some(f) => f(self.raw(), num, escape.as_ptr(), self.lang_ptr(), opt_ptr(options), -1, -1),
+                Some(f) => f(self.raw(), num, escape.as_ptr(), self.lang_ptr(), opt_ptr(options), fds.audio, fds.ctrl),
                 None => -1,
             }
         }
     }
 
-    pub fn say_digits(&self, digits: &CStr, escape: &CStr) -> i32 {
+    pub fn say_digits(&self, digits: &CStr, escape: &CStr, fds: AgiFds) -> i32 {
         // SAFETY: as say_number.
         unsafe {
             match sys::ast_say_digit_str_full {
-                Some(f) => f(self.raw(), digits.as_ptr(), escape.as_ptr(), self.lang_ptr(), -1, -1),
+                Some(f) => f(self.raw(), digits.as_ptr(), escape.as_ptr(), self.lang_ptr(), fds.audio, fds.ctrl),
                 None => -1,
             }
         }
     }
 
-    pub fn say_alpha(&self, text: &CStr, escape: &CStr, case: SayCase) -> i32 {
+    pub fn say_alpha(&self, text: &CStr, escape: &CStr, case: SayCase, fds: AgiFds) -> i32 {
         let sensitivity = match case {
             SayCase::None => sys::AST_SAY_CASE_NONE,
             SayCase::Lower => sys::AST_SAY_CASE_LOWER,
@@ -55,17 +55,17 @@ impl Chan {
         // SAFETY: as say_number.
         unsafe {
             match sys::ast_say_character_str_full {
-                Some(f) => f(self.raw(), text.as_ptr(), escape.as_ptr(), self.lang_ptr(), sensitivity, -1, -1),
+                Some(f) => f(self.raw(), text.as_ptr(), escape.as_ptr(), self.lang_ptr(), sensitivity, fds.audio, fds.ctrl),
                 None => -1,
             }
         }
     }
 
-    pub fn say_phonetic(&self, text: &CStr, escape: &CStr) -> i32 {
+    pub fn say_phonetic(&self, text: &CStr, escape: &CStr, fds: AgiFds) -> i32 {
         // SAFETY: as say_number.
         unsafe {
             match sys::ast_say_phonetic_str_full {
-                Some(f) => f(self.raw(), text.as_ptr(), escape.as_ptr(), self.lang_ptr(), -1, -1),
+                Some(f) => f(self.raw(), text.as_ptr(), escape.as_ptr(), self.lang_ptr(), fds.audio, fds.ctrl),
                 None => -1,
             }
         }
@@ -141,13 +141,13 @@ impl Chan {
 
     /// `ast_app_getdata_full`: plays `prompt` and collects up to `max` digits.
     /// Returns Asterisk's result code and the digits.
-    pub fn get_data(&self, prompt: &CStr, max: i32, timeout_ms: i32) -> (i32, Vec<u8>) {
+    pub fn get_data(&self, prompt: &CStr, max: i32, timeout_ms: i32, fds: AgiFds) -> (i32, Vec<u8>) {
         // Stock collects into a 1,024-byte buffer.
         let mut buf = vec![0u8; 1024];
         let max = max.clamp(0, 1023);
         // SAFETY: channel thread; buf holds max+1 bytes, NUL-terminated by the callee.
         let res = unsafe {
-            sys::ast_app_getdata_full(self.raw(), prompt.as_ptr(), buf.as_mut_ptr().cast(), max, timeout_ms, -1, -1)
+            sys::ast_app_getdata_full(self.raw(), prompt.as_ptr(), buf.as_mut_ptr().cast(), max, timeout_ms, fds.audio, fds.ctrl)
         };
         let digits = buf.iter().position(|&b| b == 0).map(|n| buf[..n].to_vec()).unwrap_or_default();
         (res, digits)

@@ -1,5 +1,5 @@
 //! File playback on a channel, as AGI's STREAM FILE does it.
-use super::channel::Chan;
+use super::channel::{AgiFds, Chan};
 use super::{bytes, sys};
 use std::ffi::CStr;
 
@@ -15,7 +15,8 @@ pub enum Played {
 impl Chan {
     /// Opens `file` (in the channel's language), seeks to `offset`, plays it until the end,
     /// a digit of `escape`, or hangup. `before_play` gets the channel's write format name.
-    pub fn play_file(&self, file: &CStr, escape: &CStr, offset: i64, before_play: impl FnOnce(&[u8])) -> Played {
+    /// `fds`: see AgiFds (`res` 1: a new command arrived).
+    pub fn play_file(&self, file: &CStr, escape: &CStr, offset: i64, fds: AgiFds, before_play: impl FnOnce(&[u8])) -> Played {
         let c = self.raw();
         // SAFETY: channel thread. The streams opened here are attached to the channel by
         // ast_applystream and closed by ast_stopstream below; fs is only used before that.
@@ -38,7 +39,7 @@ impl Chan {
             if !vfs.is_null() {
                 sys::ast_playstream(vfs);
             }
-            let res = sys::ast_waitstream_full(c, escape.as_ptr(), -1, -1);
+            let res = sys::ast_waitstream_full(c, escape.as_ptr(), fds.audio, fds.ctrl);
             // If ast_waitstream closed the stream we reached its end.
             let endpos = if sys::ast_channel_stream(c).is_null() { max_length } else { sys::ast_tellstream(fs) as i64 };
             sys::ast_stopstream(c);

@@ -3,7 +3,8 @@
 # Rust): reads the environment, then sends each line of the command file (argument 1) and
 # writes every response line to the transcript file (argument 2). Lines of the command file
 # starting with '#' are directives: "#sleep S", "#exit N", "#closeout" (close stdout and
-# keep running), "#raw TEXT" (send TEXT without a newline).
+# keep running), "#raw TEXT" (send TEXT without a newline), "#send LINE" (send a command
+# line without waiting for its answer).
 use strict;
 use warnings;
 
@@ -24,6 +25,7 @@ while (my $cmd = <$c>) {
     if ($cmd =~ /^#exit (\d+)/) { print $o "exit $1\n"; exit $1; }
     if ($cmd =~ /^#closeout/) { close(STDOUT); print $o "closed stdout\n"; sleep 2; print $o "still running\n"; print $o "done\n"; exit 0; }
     if ($cmd =~ /^#raw (.*)/) { print STDOUT $1; next; }
+    if ($cmd =~ /^#send (.*)/) { print STDOUT "$1\n"; print $o "sent $1\n"; next; }
     print STDOUT "$cmd\n";
     while (1) {
         my $r = <STDIN>;
