@@ -112,7 +112,7 @@ fn exec(chan: &Chan, data: &[u8], enhanced: bool) -> i32 {
     }
     let mut args = misc::standard_app_args(data);
     let script = if args.is_empty() { Vec::new() } else { args.remove(0) };
-    let status: AgiResult = if engine::parse::starts_with_ci(&script, b"agi:async") {
+    let status: AgiResult = if crate::parse::starts_with_ci(&script, b"agi:async") {
         if enhanced {
             crate::ast_log!(Warning, "Async AGI does not support Enhanced AGI yet");
             AgiResult::Failure
@@ -155,12 +155,12 @@ fn run_async(chan: &Chan, script_args: Vec<Vec<u8>>) -> Ended {
         crate::ast_log!(Error, "Failed to start Async AGI on channel {}: it is already in Async AGI", chan.name());
         return Ended::Failure;
     };
-    let _active = crate::guard::Counted::enter(&ACTIVE);
+    let _active = crate::ffi::guard::Counted::enter(&ACTIVE);
     let mut events = Emitter::new(chan);
     // The command taken from the queue and not answered yet: if this session fails
     // (a panic outside the per-command guard), it still gets its one AsyncAGIExec.
     let mut current: Option<Queued> = None;
-    let ended = crate::guard::guard("Async AGI session", None, || {
+    let ended = crate::ffi::guard::guard("Async AGI session", None, || {
         // Environment and AsyncAGIStart are made on the relay thread (see crate::relay).
         let sendable = SendableChannel::new(chan);
         let threadid = current_thread_id();

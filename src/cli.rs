@@ -1,6 +1,6 @@
 //! CLI `agi exec <channel name> <app and arguments> [id]`, with stock's texts and
 //! channel-name completion. Its result arrives as AsyncAGIExec like any other.
-use crate::engine::parse::{same_words, starts_with_ci, words_start};
+use crate::parse::{same_words, starts_with_ci, words_start};
 use crate::engine::{self, CommandInfo};
 use crate::ffi::agi;
 use crate::ffi::channel::ChannelRef;

@@ -108,7 +108,7 @@ pub fn unload() -> bool {
         );
         return false;
     }
-    let inside = crate::ffi::entry::threads_inside();
+    let inside = crate::ffi::callback::threads_inside();
     if inside > 0 {
         crate::ast_log!(Warning, "res_agi_rs: cannot unload while {inside} thread(s) are running its code; try again");
         return false;

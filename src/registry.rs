@@ -2,7 +2,7 @@
 //! provided through Asterisk's optional API by the shim). Builtins are looked up first,
 //! without a lock; these only when no builtin matches, under a read lock.
 use crate::commands::BUILTIN;
-use crate::engine::parse::{same_words, words_start};
+use crate::parse::{same_words, words_start};
 use crate::ffi::agi::{ForeignCommand, ModuleHold};
 use crate::ffi::misc::Docs;
 use crate::ffi::{log, sys};

@@ -56,7 +56,7 @@ pub fn start() -> bool {
             }
         };
         let Some((job, done)) = next else { return };
-        crate::guard::guard("Async AGI start (relay thread)", (), job);
+        crate::ffi::guard::guard("Async AGI start (relay thread)", (), job);
         *lock(&done.flag) = true;
         done.cond.notify_one();
     });

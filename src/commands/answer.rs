@@ -1,5 +1,5 @@
 //! ANSWER: answers the channel if it is not up; `200 result=0`, or -1 if answering failed.
-use crate::engine::{Ctx, Status};
+use crate::context::{Ctx, Status};
 use std::ffi::CString;
 
 pub fn run(ctx: &mut Ctx, _argv: &[CString]) -> Status {

@@ -1,5 +1,5 @@
 //! CHANNEL STATUS [channelname]: the channel state number, or -1 for no such channel.
-use crate::engine::{Ctx, Status};
+use crate::context::{Ctx, Status};
 use crate::ffi::channel::snapshot_state_by_name;
 use std::ffi::CString;
 

@@ -1,8 +1,8 @@
 //! CONTROL STREAM FILE file escape_digits [skipms [ffchar [rewchr [pausechr [offsetms]]]]]:
 //! playback the caller can move through; `200 result=<…> endpos=<ms>`; sets
 //! CPLAYBACKSTATUS, CPLAYBACKOFFSET and CPLAYBACKSTOPKEY.
-use crate::engine::parse::{scan_int, scan_long};
-use crate::engine::{Ctx, Status};
+use crate::parse::{scan_int, scan_long};
+use crate::context::{Ctx, Status};
 use crate::ffi::{cstring, sys};
 use std::ffi::{CStr, CString};
 

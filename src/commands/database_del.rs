@@ -1,5 +1,5 @@
 //! DATABASE DEL family key: `200 result=1` when deleted, 0 otherwise.
-use crate::engine::{Ctx, Status};
+use crate::context::{Ctx, Status};
 use crate::ffi::db;
 use std::ffi::CString;
 

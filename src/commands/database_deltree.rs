@@ -1,6 +1,6 @@
 //! DATABASE DELTREE family [keytree]. Stock answers `result=0` when entries were deleted
 //! and `result=1` when none were (its comparison is inverted); kept as stock does.
-use crate::engine::{Ctx, Status};
+use crate::context::{Ctx, Status};
 use crate::ffi::db;
 use std::ffi::CString;
 

@@ -1,5 +1,5 @@
 //! DATABASE GET family key: `200 result=1 (value)` (any length), or `result=0`.
-use crate::engine::{Ctx, Status};
+use crate::context::{Ctx, Status};
 use crate::ffi::db;
 use std::ffi::CString;
 

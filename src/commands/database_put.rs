@@ -1,5 +1,5 @@
 //! DATABASE PUT family key value: `200 result=1` when stored, 0 otherwise.
-use crate::engine::{Ctx, Status};
+use crate::context::{Ctx, Status};
 use crate::ffi::db;
 use std::ffi::CString;
 

@@ -2,7 +2,7 @@
 //! -2 when there is no such application. With AGIEXECFULL true the options go through
 //! variable substitution first. As in stock, the application's return value is also the
 //! command's status ("users are depending upon this result").
-use crate::engine::{Ctx, Status};
+use crate::context::{Ctx, Status};
 use crate::ffi::{channel::find_app, cstring, log, misc};
 use std::ffi::CString;
 

@@ -1,7 +1,7 @@
 //! GET DATA file [timeout [maxdigits]]: plays a prompt and collects digits;
 //! `200 result=<digits>`, `<digits> (timeout)`, or -1.
-use crate::engine::parse::atoi;
-use crate::engine::{Ctx, Status};
+use crate::parse::atoi;
+use crate::context::{Ctx, Status};
 use std::ffi::CString;
 
 pub fn run(ctx: &mut Ctx, argv: &[CString]) -> Status {

@@ -1,6 +1,6 @@
 //! GET FULL VARIABLE expression [channelname]: evaluates the expression as the dialplan
 //! would, on this channel or the one named; `200 result=1 (value)` or `result=0`.
-use crate::engine::{Ctx, Status};
+use crate::context::{Ctx, Status};
 use crate::ffi::channel::ChannelRef;
 use std::ffi::CString;
 

@@ -1,7 +1,7 @@
 //! GET OPTION file escape_digits [timeout]: plays a file, then waits for one of the escape
 //! digits; `200 result=<digit code or 0> endpos=<sample>`.
-use crate::engine::parse::{atoi, c_strchr};
-use crate::engine::{Ctx, Status};
+use crate::parse::{atoi, c_strchr};
+use crate::context::{Ctx, Status};
 use crate::ffi::log;
 use crate::ffi::stream::Played;
 use std::ffi::CString;

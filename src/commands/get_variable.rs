@@ -1,6 +1,6 @@
 //! GET VARIABLE name: a channel variable, or a dialplan function when the name ends in
 //! ")"; `200 result=1 (value)` of any length, or `result=0` when unset.
-use crate::engine::{Ctx, Status};
+use crate::context::{Ctx, Status};
 use std::ffi::CString;
 
 pub fn run(ctx: &mut Ctx, argv: &[CString]) -> Status {

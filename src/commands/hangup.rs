@@ -1,6 +1,6 @@
 //! HANGUP [channelname]: hangs up this channel (or the one named); `200 result=1`, or -1
 //! when no channel has that name.
-use crate::engine::{Ctx, Status};
+use crate::context::{Ctx, Status};
 use crate::ffi::channel::ChannelRef;
 use std::ffi::CString;
 

@@ -1,7 +1,7 @@
 //! The AGI commands, one small unit each. A command is its words, its handler and whether
 //! stock lets it run on a dead channel; its usage text comes from Asterisk's own XML
 //! documentation (engine::load_docs). Add a command by adding a file and a table row.
-use crate::engine::{Ctx, Status};
+use crate::context::{Ctx, Status};
 use std::ffi::CString;
 
 mod answer;

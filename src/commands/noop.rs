@@ -1,5 +1,5 @@
 //! NOOP: does nothing; `200 result=0`.
-use crate::engine::{Ctx, Status};
+use crate::context::{Ctx, Status};
 use std::ffi::CString;
 
 pub fn run(ctx: &mut Ctx, _argv: &[CString]) -> Status {

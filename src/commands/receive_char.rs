@@ -1,7 +1,7 @@
 //! RECEIVE CHAR timeout: one character of text; `200 result=<code>`, `0 (timeout)` or
 //! `-1 (hangup)`.
-use crate::engine::parse::atoi;
-use crate::engine::{Ctx, Status};
+use crate::parse::atoi;
+use crate::context::{Ctx, Status};
 use std::ffi::CString;
 
 pub fn run(ctx: &mut Ctx, argv: &[CString]) -> Status {

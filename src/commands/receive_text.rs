@@ -1,6 +1,6 @@
 //! RECEIVE TEXT timeout: a text message; `200 result=1 (text)` or `200 result=-1`.
-use crate::engine::parse::atoi;
-use crate::engine::{Ctx, Status};
+use crate::parse::atoi;
+use crate::context::{Ctx, Status};
 use std::ffi::CString;
 
 pub fn run(ctx: &mut Ctx, argv: &[CString]) -> Status {

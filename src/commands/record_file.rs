@@ -1,8 +1,8 @@
 //! RECORD FILE filename format escape_digits timeout [offset_samples] [BEEP] [s=silence]:
 //! records until a digit, the timeout (ms, -1: none), silence or hangup;
 //! `200 result=<…> (dtmf|timeout|hangup|…) endpos=<sample>`.
-use crate::engine::parse::{atoi, scan_int, scan_long};
-use crate::engine::{Ctx, Status};
+use crate::parse::{atoi, scan_int, scan_long};
+use crate::context::{Ctx, Status};
 use crate::ffi::record::{RecordRequest, Recorded};
 use std::ffi::CString;
 

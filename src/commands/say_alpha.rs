@@ -1,6 +1,6 @@
 //! SAY ALPHA text escape_digits [a|l|n|u]: spells characters; `200 result=<…>`.
 use super::say_result;
-use crate::engine::{Ctx, Status};
+use crate::context::{Ctx, Status};
 use crate::ffi::media::SayCase;
 use std::ffi::CString;
 

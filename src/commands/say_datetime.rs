@@ -1,6 +1,6 @@
 //! SAY DATETIME seconds escape_digits [format [timezone]]: `200 result=<…>`.
 use super::say_result;
-use crate::engine::{Ctx, Status};
+use crate::context::{Ctx, Status};
 use crate::ffi::media::parse_time;
 use std::ffi::{CStr, CString};
 

@@ -1,7 +1,7 @@
 //! SAY DIGITS number escape_digits: `200 result=<0, digit pressed, -1>`.
 use super::say_result;
-use crate::engine::parse::scan_int;
-use crate::engine::{Ctx, Status};
+use crate::parse::scan_int;
+use crate::context::{Ctx, Status};
 use std::ffi::CString;
 
 pub fn run(ctx: &mut Ctx, argv: &[CString]) -> Status {

@@ -1,6 +1,6 @@
 //! SAY PHONETIC text escape_digits: the NATO alphabet; `200 result=<…>`.
 use super::say_result;
-use crate::engine::{Ctx, Status};
+use crate::context::{Ctx, Status};
 use std::ffi::CString;
 
 pub fn run(ctx: &mut Ctx, argv: &[CString]) -> Status {

@@ -1,7 +1,7 @@
 //! SAY TIME seconds escape_digits: a time of day; `200 result=<…>`.
 use super::say_result;
-use crate::engine::parse::scan_int;
-use crate::engine::{Ctx, Status};
+use crate::parse::scan_int;
+use crate::context::{Ctx, Status};
 use std::ffi::CString;
 
 pub fn run(ctx: &mut Ctx, argv: &[CString]) -> Status {

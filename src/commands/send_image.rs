@@ -1,6 +1,6 @@
 //! SEND IMAGE image: sends an image to a channel that supports it; `200 result=0` unless
 //! the channel hung up.
-use crate::engine::{Ctx, Status};
+use crate::context::{Ctx, Status};
 use std::ffi::CString;
 
 pub fn run(ctx: &mut Ctx, argv: &[CString]) -> Status {

@@ -1,5 +1,5 @@
 //! SEND TEXT text: sends text to a channel that supports it; `200 result=0`, -1 on failure.
-use crate::engine::{Ctx, Status};
+use crate::context::{Ctx, Status};
 use std::ffi::CString;
 
 pub fn run(ctx: &mut Ctx, argv: &[CString]) -> Status {

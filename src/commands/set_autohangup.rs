@@ -1,5 +1,5 @@
 //! SET AUTOHANGUP seconds: hang up after that many seconds (0: cancel); `200 result=0`.
-use crate::engine::{Ctx, Status};
+use crate::context::{Ctx, Status};
 use crate::ffi::misc::scan_double;
 use std::ffi::CString;
 

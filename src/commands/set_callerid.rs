@@ -1,6 +1,6 @@
 //! SET CALLERID number: parses `"Name" <number>` and sets the caller ID; `200 result=1`
 //! (stock answers so even without an argument).
-use crate::engine::{Ctx, Status};
+use crate::context::{Ctx, Status};
 use std::ffi::CString;
 
 pub fn run(ctx: &mut Ctx, argv: &[CString]) -> Status {

@@ -1,5 +1,5 @@
 //! SET EXTENSION extension: where the dialplan goes on after Async AGI; `200 result=0`.
-use crate::engine::{Ctx, Status};
+use crate::context::{Ctx, Status};
 use std::ffi::CString;
 
 pub fn run(ctx: &mut Ctx, argv: &[CString]) -> Status {

@@ -1,6 +1,6 @@
 //! SET MUSIC on|off [class]: music on hold; `200 result=0`.
-use crate::engine::parse::starts_with_ci;
-use crate::engine::{Ctx, Status};
+use crate::parse::starts_with_ci;
+use crate::context::{Ctx, Status};
 use std::ffi::CString;
 
 pub fn run(ctx: &mut Ctx, argv: &[CString]) -> Status {

@@ -1,7 +1,7 @@
 //! SET PRIORITY priority: a number or a label of the current extension; `200 result=0`,
 //! usage when the label does not exist.
-use crate::engine::parse::scan_int;
-use crate::engine::{Ctx, Status};
+use crate::parse::scan_int;
+use crate::context::{Ctx, Status};
 use std::ffi::CString;
 
 pub fn run(ctx: &mut Ctx, argv: &[CString]) -> Status {

@@ -1,5 +1,5 @@
 //! SET VARIABLE name value: `200 result=1`.
-use crate::engine::{Ctx, Status};
+use crate::context::{Ctx, Status};
 use std::ffi::CString;
 
 pub fn run(ctx: &mut Ctx, argv: &[CString]) -> Status {

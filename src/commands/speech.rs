@@ -4,8 +4,8 @@
 //! SPEECH LOAD GRAMMAR name path, SPEECH UNLOAD GRAMMAR name,
 //! SPEECH ACTIVATE GRAMMAR name, SPEECH DEACTIVATE GRAMMAR name,
 //! SPEECH RECOGNIZE prompt timeout [offset].
-use crate::engine::parse::atoi;
-use crate::engine::{Ctx, Status};
+use crate::parse::atoi;
+use crate::context::{Ctx, Status};
 use crate::ffi::speech::{Recognized, Speech};
 use std::ffi::CString;
 

@@ -3,8 +3,8 @@
 //! from the script or FastAGI server during playback stops it with no result line (stock).
 //! A missing file answers `200 result=-1 endpos=<offset>` and reports Failure (stock then
 //! leaves Async AGI; we keep the channel parked: see docs/differences.md).
-use crate::engine::parse::scan_long;
-use crate::engine::{Ctx, Status};
+use crate::parse::scan_long;
+use crate::context::{Ctx, Status};
 use crate::ffi::log;
 use crate::ffi::stream::Played;
 use std::ffi::CString;

@@ -1,6 +1,6 @@
 //! TDD MODE on|off|mate|tdd: `200 result=1` when the channel took it, 0 otherwise.
-use crate::engine::parse::starts_with_ci;
-use crate::engine::{Ctx, Status};
+use crate::parse::starts_with_ci;
+use crate::context::{Ctx, Status};
 use std::ffi::CString;
 
 pub fn run(ctx: &mut Ctx, argv: &[CString]) -> Status {

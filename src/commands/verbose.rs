@@ -1,6 +1,6 @@
 //! VERBOSE message [level]: logs the message at that verbosity; `200 result=1`.
-use crate::engine::parse::scan_int;
-use crate::engine::{Ctx, Status};
+use crate::parse::scan_int;
+use crate::context::{Ctx, Status};
 use crate::ffi::log;
 use std::ffi::CString;
 

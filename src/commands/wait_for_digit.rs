@@ -1,7 +1,7 @@
 //! WAIT FOR DIGIT timeout: waits up to timeout ms (-1: forever) for a DTMF digit;
 //! `200 result=<ASCII code of the digit, 0 on timeout, -1 on hangup>`.
-use crate::engine::parse::scan_int;
-use crate::engine::{Ctx, Status};
+use crate::parse::scan_int;
+use crate::context::{Ctx, Status};
 use std::ffi::CString;
 
 pub fn run(ctx: &mut Ctx, argv: &[CString]) -> Status {

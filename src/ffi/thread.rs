@@ -14,7 +14,7 @@ pub fn spawn(body: impl FnOnce() + Send + 'static) -> Option<Thread> {
     let mut tid: libc::pthread_t = 0;
     // SAFETY: the start routine takes ownership of `arg` exactly once; if the thread could
     // not be made, we take it back here.
-    let res = unsafe { shim::rs_shim_thread_start(&mut tid, super::entry::rs_agi_thread_main, arg) };
+    let res = unsafe { shim::rs_shim_thread_start(&mut tid, thread_main, arg) };
     if res != 0 {
         // SAFETY: the thread was not created, so `arg` is still ours.
         drop(unsafe { Box::from_raw(arg.cast::<Box<dyn FnOnce() + Send>>()) });
@@ -29,4 +29,12 @@ impl Thread {
         // SAFETY: a joinable thread we created and join exactly once.
         unsafe { libc::pthread_join(self.0, std::ptr::null_mut()) };
     }
+}
+
+/// Start routine of the threads `spawn` makes: runs the body behind the guard.
+extern "C" fn thread_main(arg: *mut c_void) -> *mut c_void {
+    // SAFETY: `spawn` passes a pointer from Box::into_raw of this exact type, used once.
+    let body = unsafe { Box::from_raw(arg.cast::<Box<dyn FnOnce() + Send>>()) };
+    super::guard::guard("module thread", (), move || body());
+    std::ptr::null_mut()
 }

@@ -1,9 +1,10 @@
 //! The command engine: parses one AGI command line, finds its command, runs it on the
 //! channel's thread, and turns its status into the result line and the AGIExecStart /
 //! AGIExecEnd events exactly as stock res_agi's agi_handle_command does.
-pub mod parse;
 
 use crate::commands::{self, Command};
+use crate::parse;
+pub use crate::context::{Ctx, Status};
 use crate::events::Emitter;
 use crate::ffi::channel::{AgiFds, Chan};
 use crate::ffi::cstring;
@@ -13,55 +14,6 @@ use crate::ffi::speech::Speech;
 use crate::registry;
 use std::ffi::CString;
 use std::sync::OnceLock;
-
-/// What a command handler reports (stock's RESULT_* codes, plus ASYNCAGI BREAK's).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Status {
-    Success,
-    ShowUsage,
-    Failure,
-    Break,
-    /// Any other code (EXEC passes the application's own return value through).
-    Other(i32),
-}
-
-impl Status {
-    /// Stock's numbering: RESULT_SUCCESS 0, RESULT_SHOWUSAGE 1, RESULT_FAILURE 2,
-    /// ASYNC_AGI_BREAK 3.
-    pub fn from_code(code: i32) -> Status {
-        match code {
-            0 => Status::Success,
-            1 => Status::ShowUsage,
-            2 => Status::Failure,
-            3 => Status::Break,
-            n => Status::Other(n),
-        }
-    }
-}
-
-/// What a command handler works with: the channel, and the output it writes (the AGI
-/// response text, which stock writes to its pipe).
-pub struct Ctx<'a> {
-    pub chan: &'a Chan,
-    /// What playbacks and waits also watch (the script's commands, EAGI's audio pipe).
-    pub fds: AgiFds,
-    /// The session's speech object (SPEECH commands).
-    pub speech: &'a mut Option<Speech>,
-    out: Vec<u8>,
-}
-
-impl<'a> Ctx<'a> {
-    pub fn new(chan: &'a Chan, speech: &'a mut Option<Speech>, fds: AgiFds) -> Ctx<'a> {
-        Ctx { chan, fds, speech, out: Vec::with_capacity(64) }
-    }
-    pub fn reply(&mut self, text: impl AsRef<[u8]>) {
-        self.out.extend_from_slice(text.as_ref());
-    }
-    /// "200 result=N\n", the most common answer.
-    pub fn result(&mut self, n: impl std::fmt::Display) {
-        self.reply(format!("200 result={n}\n"));
-    }
-}
 
 /// What running one command produced.
 pub struct Outcome {
@@ -197,8 +149,8 @@ pub fn run(chan: &Chan, events: &mut Emitter, io: &mut SessionIo, line: &[u8], d
     // session (and Asterisk) go on.
     let what = format!("AGI command '{}'", String::from_utf8_lossy(line));
     let (status, usage) = if let Some((index, command)) = builtin {
-        let status = crate::guard::guard(&what, None, || Some((command.handler)(&mut ctx, &argv)));
-        tx(chan, &ctx.out);
+        let status = crate::ffi::guard::guard(&what, None, || Some((command.handler)(&mut ctx, &argv)));
+        tx(chan, ctx.output());
         (status, usage_of(index).map(<[u8]>::to_vec))
     } else {
         let foreign = foreign.expect("checked above");
@@ -210,7 +162,7 @@ pub fn run(chan: &Chan, events: &mut Emitter, io: &mut SessionIo, line: &[u8], d
             return unknown(events);
         };
         let speech_ptr = ctx.speech.as_ref().map(|s| s.raw());
-        let ran = crate::guard::guard(&what, None, || Some(foreign.command.run(&foreign.held, chan, &argv, pipe, speech_ptr)));
+        let ran = crate::ffi::guard::guard(&what, None, || Some(foreign.command.run(&foreign.held, chan, &argv, pipe, speech_ptr)));
         ctx.reply(pipe.drain());
         // The docs are read while the module is still held.
         match ran {
@@ -241,5 +193,5 @@ pub fn run(chan: &Chan, events: &mut Emitter, io: &mut SessionIo, line: &[u8], d
         Status::Other(_) => (200, "Unknown Result"),
     };
     events.exec_end(command_id, line, code, res);
-    Outcome { text: ctx.out, status }
+    Outcome { text: ctx.into_output(), status }
 }
