@@ -1,10 +1,12 @@
-//! res_agi_rs: Asynchronous AGI for Asterisk 22, a drop-in replacement for res_agi.so.
+//! res_agi_rs: AGI for Asterisk 22 (scripts, FastAGI, HAGI, EAGI, DeadAGI and Async AGI), a
+//! drop-in replacement for res_agi.so.
 //!
-//! Layers (see docs/ARCHITECTURE.md): `ffi` is the only unsafe code (bindings, the C shim's
-//! declarations, safe wrappers, and the entry points Asterisk calls, each behind `guard`).
-//! Above it, safe Rust by feature: `app` (the AGI dialplan application and the per-channel
-//! loop), `session` (the per-channel queue), `manager` (Action: AGI), `cli` (agi exec),
-//! `events`, `env`, `engine` (parsing, dispatch, results) and `commands` (one unit each).
+//! Layers (see docs/ARCHITECTURE.md; every arrow points down, tests/unit_layers.rs checks):
+//! `exports` (the top floor: the functions Asterisk calls by name) over the features
+//! (`module`, `app`, `classic`, `session`, `relay`, `manager`, `cli`), the command engine
+//! (`engine`, `commands`, `registry`, `events`) and small leaves (`context`, `parse`, `env`,
+//! `encode`, `failpoint`), all over `ffi`: the ground floor, the only unsafe code, which
+//! imports nothing of ours.
 
 // Unsafe code is confined to the FFI layer: the compiler refuses it anywhere else.
 #![deny(unsafe_code)]
