@@ -25,9 +25,10 @@ MODULE=${MODULE:-$HERE/build/res_agi_rs.so}
 MODDIR=/usr/lib/x86_64-linux-gnu/asterisk/modules
 INST_BASE=/srv/res_agi_rs     # inside the chroot
 
-# Also in the chroot: Debian's Perl AGI library (tests run it unmodified as an AGI script).
-EXTRAS="libasterisk-agi-perl"
-EXTRAS_VERSION=1
+# Also in the chroot: Debian's Perl AGI library (tests run it unmodified as an AGI script)
+# and Python (a Python AGI script).
+EXTRAS="libasterisk-agi-perl python3-minimal"
+EXTRAS_VERSION=2
 
 log() { printf '[sandbox] %s\n' "$*" >&2; }
 die() { printf '[sandbox] error: %s\n' "$*" >&2; exit 1; }

@@ -162,6 +162,8 @@ fn local_scripts_behave_as_stock() {
     compare("scripts", |flavour| {
         let ast = Asterisk::start(flavour);
         let mut out = run_script(&ast, "classic", "transcript.pl", COMMANDS, &[], |_, _| Vec::new());
+        // A Python script (python3 in the sandbox's chroot).
+        out.extend(run_script(&ast, "classic", "transcript.py", &COMMANDS[..14], &[], |_, _| Vec::new()));
         // A plain shell script, named by its full path, with `agi set debug on`: the AGI
         // Rx/Tx lines in the log are compared too.
         assert!(ast.cli("agi set debug on").contains("AGI Debugging Enabled"));

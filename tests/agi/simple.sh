@@ -1,11 +1,18 @@
 #!/bin/sh
 # A plain shell AGI script: reads the environment, runs a few one-line commands and writes
-# what it got to the file named by its first argument.
-out=$1
+# what it got to the file named by its second argument (the first is unused).
+out=${2:-/dev/null}
 while read -r line; do
     [ -z "$line" ] && break
     echo "env $line" >> "$out"
 done
+# What stock gives a script: the AST_* variables, and no descriptor but 0, 1, 2 (and the
+# shell's own).
+for v in AST_CONFIG_DIR AST_CONFIG_FILE AST_MODULE_DIR AST_SPOOL_DIR AST_MONITOR_DIR AST_VAR_DIR AST_DATA_DIR AST_LOG_DIR AST_AGI_DIR AST_KEY_DIR AST_RUN_DIR; do
+    eval "val=\$$v"
+    echo "$v ends in $(basename "$val")" >> "$out"
+done
+echo "fds: $(ls /proc/$$/fd | sort -n | tr '\n' ' ')" >> "$out"
 for cmd in "NOOP" "GET VARIABLE AGISCRIPTVAR" "SET VARIABLE FROMSH yes" "GET VARIABLE FROMSH" "EXEC Set X=1" "NO SUCH COMMAND" "VERBOSE \"from sh\" 1"; do
     echo "$cmd"
     read -r resp
