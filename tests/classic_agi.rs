@@ -404,32 +404,35 @@ fn fastagi_connection_failures_behave_as_stock() {
         let ami = ast.ami();
         let mut out = Vec::new();
         // A refused port.
-        let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let url = format!("agi://127.0.0.1:{closed}/x");
-        let call = originate(&ami, "classic", &[("AGISCRIPT", &url)], ("Wait", "30"));
-        let after = ami.wait_event(TIMEOUT, |m| m.get("UserEvent") == Some("AfterAGI") && m.get("Uniqueid") == Some(&call.uniqueid));
-        out.push(format!("refused -> AGISTATUS {}", after.get("Status").unwrap()));
+        let closed = free_port();
+        out.push(format!("refused -> AGISTATUS {}", agistatus(&ami, "classic", &format!("agi://127.0.0.1:{closed}/x"))));
         ast.wait_log("Couldn't connect to any host.  FastAGI failed.");
         // A server that never accepts (its backlog full, on loopback): the connect times out
         // after 2 s.
         let (port, _hold) = full_backlog();
-        let url = format!("agi://127.0.0.1:{port}/x");
         let started = Instant::now();
-        let call = originate(&ami, "classic", &[("AGISCRIPT", &url)], ("Wait", "30"));
-        let after = ami.wait_event(TIMEOUT, |m| m.get("UserEvent") == Some("AfterAGI") && m.get("Uniqueid") == Some(&call.uniqueid));
+        let status = agistatus(&ami, "classic", &format!("agi://127.0.0.1:{port}/x"));
         let took = started.elapsed();
-        out.push(format!("timeout -> AGISTATUS {} after ~2 s: {}", after.get("Status").unwrap(), took >= Duration::from_millis(1900) && took < Duration::from_millis(4000)));
+        out.push(format!("timeout -> AGISTATUS {status} after ~2 s: {}", took >= Duration::from_millis(1900) && took < Duration::from_millis(4000)));
         ast.wait_log("timed out after MAX_AGI_CONNECT (2000) milliseconds.");
         // EAGI is refused for agi://.
-        let call = originate(&ami, "eagi", &[("AGISCRIPT", "agi://127.0.0.1:1/x")], ("Wait", "30"));
-        let after = ami.wait_event(TIMEOUT, |m| m.get("UserEvent") == Some("AfterAGI") && m.get("Uniqueid") == Some(&call.uniqueid));
-        out.push(format!("EAGI agi:// -> AGISTATUS {}", after.get("Status").unwrap()));
-        let call = originate(&ami, "eagi", &[("AGISCRIPT", "agi:async")], ("Wait", "30"));
-        let after = ami.wait_event(TIMEOUT, |m| m.get("UserEvent") == Some("AfterAGI") && m.get("Uniqueid") == Some(&call.uniqueid));
-        out.push(format!("EAGI agi:async -> AGISTATUS {}", after.get("Status").unwrap()));
+        out.push(format!("EAGI agi:// -> AGISTATUS {}", agistatus(&ami, "eagi", "agi://127.0.0.1:1/x")));
+        out.push(format!("EAGI agi:async -> AGISTATUS {}", agistatus(&ami, "eagi", "agi:async")));
         ast.wait_log("Async AGI does not support Enhanced AGI yet");
         out
     });
+}
+
+/// A loopback port nobody listens on (bound, then closed).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// AGISTATUS after `exten` ran ${AGISCRIPT}=`script`.
+fn agistatus(ami: &Ami, exten: &str, script: &str) -> String {
+    let call = originate(ami, exten, &[("AGISCRIPT", script)], ("Wait", "30"));
+    let after = ami.wait_event(TIMEOUT, |m| m.get("UserEvent") == Some("AfterAGI") && m.get("Uniqueid") == Some(&call.uniqueid));
+    after.get("Status").unwrap().to_string()
 }
 
 /// A loopback listener whose accept queue is full, so a new connect hangs (SYNs dropped).
@@ -635,7 +638,7 @@ fn hagi_follows_srv_records_as_stock() {
         let ast = Asterisk::start(flavour);
         let ami = ast.ami();
         let mut out = Vec::new();
-        let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let closed = free_port();
         let (port, server) = fastagi_server(vec!["NOOP".into(), "GET VARIABLE AGISCRIPT".into()]);
         // The first target (priority 10) refuses; the second (priority 20) answers.
         let dns = Dns::start(vec![(20, 0, port), (10, 0, closed)]);
@@ -649,16 +652,12 @@ fn hagi_follows_srv_records_as_stock() {
         }));
         ast.wait_log(&format!("AGI request failed for host 'hagi.test' (127.0.0.1:{closed})"));
         // No SRV record: FAILURE.
-        let call = originate(&ami, "classic", &[("AGISCRIPT", "hagi://nosuch.test/x")], ("Wait", "30"));
-        let after = ami.wait_event(TIMEOUT, |m| m.get("UserEvent") == Some("AfterAGI") && m.get("Uniqueid") == Some(&call.uniqueid));
-        out.push(format!("no SRV record -> AGISTATUS {}", after.get("Status").unwrap()));
+        out.push(format!("no SRV record -> AGISTATUS {}", agistatus(&ami, "classic", "hagi://nosuch.test/x")));
         ast.wait_log("SRV lookup failed for hagi://nosuch.test/x");
         drop(dns);
         // A port in the URI disables SRV.
         let (port, server) = fastagi_server(vec!["NOOP".into()]);
-        let call = originate(&ami, "classic", &[("AGISCRIPT", &format!("hagi://127.0.0.1:{port}/direct"))], ("Wait", "30"));
-        let after = ami.wait_event(TIMEOUT, |m| m.get("UserEvent") == Some("AfterAGI") && m.get("Uniqueid") == Some(&call.uniqueid));
-        out.push(format!("hagi with a port -> AGISTATUS {}", after.get("Status").unwrap()));
+        out.push(format!("hagi with a port -> AGISTATUS {}", agistatus(&ami, "classic", &format!("hagi://127.0.0.1:{port}/direct"))));
         out.extend(server.join().unwrap().into_iter().filter(|l| l.starts_with("env agi_network") || !l.starts_with("env ")).map(|l| format!("server: {}", l.replace(&port.to_string(), "<port>"))));
         ast.wait_log("Specifying a port number disables SRV lookups");
         out
@@ -669,7 +668,7 @@ fn hagi_follows_srv_records_as_stock() {
 fn run_panoramisk(ast: &Asterisk) -> Vec<String> {
     use std::process::{Command, Stdio};
     let ami = ast.ami();
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = free_port();
     let mut child = Command::new("python3")
         .arg(project_dir().join("tests/clients/panoramisk_fastagi.py"))
         .arg(port.to_string())

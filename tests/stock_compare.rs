@@ -2,7 +2,6 @@
 //! the normalised transcripts (environment, event names and headers, results, AGISTATUS)
 //! must be identical. Stock behaviour is the reference, not a document.
 mod common;
-use common::ami::decode;
 use common::*;
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! Pure logic of the engine, without Asterisk: the argument parser (stock's parse_args,
 //! byte for byte), the sscanf-like scans, and the url encoding (ast_uri_encode's rules).
-#[path = "../src/engine/parse.rs"]
+#[path = "../src/parse.rs"]
 mod parse;
 #[path = "../src/encode.rs"]
 mod encode;
