@@ -91,11 +91,6 @@ impl Session {
         inner.queue.pop_front()
     }
 
-    /// Whether `run` still serves this queue (a masquerade can move it to another channel).
-    pub fn serves(&self, run: RunId) -> bool {
-        lock(&self.inner).run == Some(run)
-    }
-
     /// Called by the channel thread before it sleeps: announces the sleep, then looks at the
     /// queue once more. False (do not sleep) if a command is waiting. Paired with
     /// `take_sleeper`, no command can be left unseen: either this check finds it, or the
