@@ -277,6 +277,8 @@ fn session(chan: &Chan, request: &[u8], peer: Peer, mut dead: bool, args: &[Vec<
     let mut needhup = false;
     let mut eof = false;
     let mut buf = vec![0u8; 8192];
+    // Waits that saw neither the channel nor the descriptor (stock's AGI_NANDFS_RETRY).
+    let mut retry = 3;
     loop {
         if needhup {
             needhup = false;
@@ -333,6 +335,9 @@ fn session(chan: &Chan, request: &[u8], peer: Peer, mut dead: bool, args: &[Vec<
             // Read the control queue dry, to switch to dead mode.
             Ready::Channel
         };
+        if ready != Ready::Nothing {
+            retry = 3;
+        }
         match ready {
             Ready::Channel => {
                 if !chan.read_forwarding_voice(peer.audio.as_ref()) {
@@ -349,7 +354,14 @@ fn session(chan: &Chan, request: &[u8], peer: Peer, mut dead: bool, args: &[Vec<
                 Err(ErrorKind::Interrupted | ErrorKind::WouldBlock) => {}
                 Err(_) => eof = true,
             },
-            Ready::Nothing => {}
+            Ready::Nothing => {
+                retry -= 1;
+                if retry <= 0 {
+                    crate::ast_log!(Warning, "No channel, no fd?");
+                    result = AgiResult::Failure;
+                    break;
+                }
+            }
         }
     }
     drop(io);
