@@ -186,7 +186,7 @@ fn run_async(chan: &Chan, script_args: Vec<Vec<u8>>) -> Ended {
     // Leave. Commands still queued stay for the channel's next run (after ASYNCAGI BREAK, a
     // Redirect...), as in stock; if the channel hung up, each gets its cancellation now.
     let hungup = ended == Ended::Hangup && !chan.redirect_pending();
-    let leftovers = session.end(run, hungup, events.last_headers());
+    let leftovers = session.end(run, hungup, events.headers());
     for cmd in &leftovers {
         events.async_exec_cancelled(&cmd.id, CancelReason::Hangup);
     }

@@ -65,9 +65,9 @@ impl<'a> Emitter<'a> {
         }
     }
 
-    /// The channel headers the last event carried (empty before the first).
-    pub fn last_headers(&self) -> Vec<u8> {
-        self.cached.as_ref().map(|(_, h)| h.clone()).unwrap_or_default()
+    /// The channel headers an event would carry now (from the latest snapshot).
+    pub fn headers(&mut self) -> Vec<u8> {
+        self.channel_headers()
     }
 
     fn emit(&mut self, event: &CStr, fields: &[(&str, &[u8])]) {

@@ -293,3 +293,21 @@ fn results_of_any_length_arrive_whole() {
     assert_eq!(agi_result(&ami, &p, "GET FULL VARIABLE ${LEN(${BIG2})}"), "200 result=1 (10800)\n");
     assert_eq!(agi_result(&ami, &p, "GET VARIABLE BIG2"), format!("200 result=1 ({big2})\n"));
 }
+
+#[test]
+fn a_command_sent_after_an_idle_channel_was_redirected_is_cancelled_with_its_channel_headers() {
+    let ast = Asterisk::start(Flavour::Ours);
+    let ami = ast.ami();
+    let p = park(&ami, "park", "");
+    // Nothing runs: the channel thread sleeps when the Redirect comes.
+    let r = ami.action(&[("Action", "Redirect"), ("Channel", &p.channel), ("Context", "agi"), ("Exten", "redirected"), ("Priority", "1")]);
+    assert_eq!(r.get("Response"), Some("Success"), "{r:?}");
+    ami.wait_event(TIMEOUT, |m| m.get("UserEvent") == Some("Redirected"));
+    let r = ami.action(&[("Action", "AGI"), ("Channel", &p.channel), ("Command", "NOOP"), ("CommandID", "idle-later")]);
+    assert_eq!(r.get("Message"), Some("Added AGI command to queue"));
+    ami.action(&[("Action", "Hangup"), ("Channel", &p.channel)]);
+    let c = ami.wait_event(TIMEOUT, |m| m.is_event("AsyncAGIExec") && m.get("CommandId") == Some("idle-later"));
+    assert_eq!(c.get("Cancelled"), Some("hangup"), "{c:?}");
+    assert_eq!(c.get("Channel"), Some(p.channel.as_str()), "{c:?}");
+    assert_eq!(c.get("Uniqueid"), Some(p.uniqueid.as_str()), "{c:?}");
+}
