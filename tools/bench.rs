@@ -72,12 +72,17 @@ enum Msg {
     Response { id: String, ok: bool, message: String },
     Start { uniqueid: String, channel: String },
     Exec { command_id: String, result: String },
+    /// An AGIExecEnd (forwarded only while `Client::exec_ends` is on).
+    ExecEnd,
 }
 
 /// A lean AMI client: a reader thread parses and forwards only what the benchmark needs.
 struct Client {
     w: BufWriter<TcpStream>,
     rx: Receiver<Msg>,
+    /// Forward AGIExecEnd events (classic runs count them; off elsewhere, so the async
+    /// phases' client does no extra work).
+    exec_ends: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Client {
@@ -86,6 +91,8 @@ impl Client {
         s.set_nodelay(true).unwrap();
         let r = s.try_clone().unwrap();
         let (tx, rx) = channel();
+        let exec_ends = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let forward_ends = exec_ends.clone();
         std::thread::spawn(move || {
             let mut r = BufReader::with_capacity(1 << 20, r);
             let mut line = String::new();
@@ -111,6 +118,7 @@ impl Client {
                     match h.get("Event").map(String::as_str) {
                         Some("AsyncAGIStart") => Some(Msg::Start { uniqueid: get(&h, "Uniqueid"), channel: get(&h, "Channel") }),
                         Some("AsyncAGIExec") => Some(Msg::Exec { command_id: get(&h, "CommandId"), result: get(&h, "Result") }),
+                        Some("AGIExecEnd") if forward_ends.load(std::sync::atomic::Ordering::Relaxed) => Some(Msg::ExecEnd),
                         _ => None,
                     }
                 };
@@ -122,7 +130,7 @@ impl Client {
                 }
             }
         });
-        let mut c = Client { w: BufWriter::with_capacity(1 << 16, s), rx };
+        let mut c = Client { w: BufWriter::with_capacity(1 << 16, s), rx, exec_ends };
         c.send("Action: Login\r\nUsername: admin\r\nSecret: admin\r\nEvents: agi\r\nActionID: login\r\n\r\n");
         c.flush();
         c.wait_response("login");
@@ -496,8 +504,21 @@ fn classic(flavour: Flavour, plan: &Plan, ast: &Asterisk, c: &mut Client, r: &mu
     r.fast_calls_per_s = plan.fast_calls as f64 / t.elapsed().as_secs_f64();
 
     eprintln!("[bench] {flavour:?}: {} calls through a local script", plan.script_calls);
+    // Each call's one NOOP ends with an AGIExecEnd: count them (the channel count alone can
+    // read 0 before the first call has started).
+    while c.rx.try_recv().is_ok() {}
+    c.exec_ends.store(true, std::sync::atomic::Ordering::Relaxed);
     let t = Instant::now();
     originate_classic(c, plan.script_calls, "trivial.sh");
+    let mut ended = 0;
+    while ended < plan.script_calls {
+        match c.recv() {
+            Msg::ExecEnd => ended += 1,
+            Msg::Response { ok: false, message, id } => panic!("Originate {id} failed: {message}"),
+            _ => {}
+        }
+    }
+    c.exec_ends.store(false, std::sync::atomic::Ordering::Relaxed);
     wait_no_channels(ast);
     r.script_calls_per_s = plan.script_calls as f64 / t.elapsed().as_secs_f64();
 
