@@ -234,7 +234,10 @@ fn hangup_while_a_script_runs_behaves_as_stock() {
 /// A FastAGI server on loopback that answers one connection: records the environment and the
 /// responses to `commands`, then closes.
 fn fastagi_server(commands: Vec<String>) -> (u16, std::thread::JoinHandle<Vec<String>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    fastagi_server_on(TcpListener::bind("127.0.0.1:0").unwrap(), commands)
+}
+
+fn fastagi_server_on(listener: TcpListener, commands: Vec<String>) -> (u16, std::thread::JoinHandle<Vec<String>>) {
     let port = listener.local_addr().unwrap().port();
     let handle = std::thread::spawn(move || {
         // Nobody may come (a failed connect): give up after a while.
@@ -329,8 +332,12 @@ fn fastagi_server(commands: Vec<String>) -> (u16, std::thread::JoinHandle<Vec<St
 }
 
 fn run_fast(ast: &Asterisk, url: &str, commands: &[&str]) -> Vec<String> {
+    run_fast_on(ast, TcpListener::bind("127.0.0.1:0").unwrap(), url, commands)
+}
+
+fn run_fast_on(ast: &Asterisk, listener: TcpListener, url: &str, commands: &[&str]) -> Vec<String> {
     let ami = ast.ami();
-    let (port, server) = fastagi_server(commands.iter().map(|s| s.to_string()).collect());
+    let (port, server) = fastagi_server_on(listener, commands.iter().map(|s| s.to_string()).collect());
     let url = url.replace("PORT", &port.to_string());
     let call = originate(&ami, "classic", &[("AGISCRIPT", &url), ("AGIARG1", "first"), ("AGIARG2", "second arg")], ("Wait", "30"));
     let events = ami.take_until(TIMEOUT * 2, |m| m.is_event("Hangup") && m.get("Uniqueid") == Some(&call.uniqueid));
@@ -419,6 +426,35 @@ fn fastagi_connection_failures_behave_as_stock() {
         out.push(format!("EAGI agi:// -> AGISTATUS {}", agistatus(&ami, "eagi", "agi://127.0.0.1:1/x")));
         out.push(format!("EAGI agi:async -> AGISTATUS {}", agistatus(&ami, "eagi", "agi:async")));
         ast.wait_log("Async AGI does not support Enhanced AGI yet");
+        out
+    });
+}
+
+/// `agi://host/…` without a port goes to 4573, and a host that resolves to several addresses
+/// is tried address by address, as stock: it resolves to ::1 first (glibc sorts IPv6 loopback
+/// ahead, RFC 6724), where nothing listens, then 127.0.0.1, where the server is.
+#[test]
+fn fastagi_default_port_and_every_resolved_address_as_stock() {
+    // The sandbox's /etc/hosts names one host with two addresses.
+    let hosts = sandbox_root().join("etc/hosts");
+    let mut text = std::fs::read_to_string(&hosts).unwrap_or_else(|_| "127.0.0.1 localhost\n::1 localhost\n".into());
+    if !text.contains("agi-multi.test") {
+        text += "::1 agi-multi.test\n127.0.0.1 agi-multi.test\n";
+        std::fs::write(&hosts, text).expect("write the sandbox's /etc/hosts");
+    }
+    compare("fastagi-addresses", |flavour| {
+        let ast = Asterisk::start(flavour);
+        let listener = TcpListener::bind("127.0.0.1:4573").expect("port 4573 (FastAGI's default) must be free on loopback for this test");
+        let mut out = run_fast_on(&ast, listener, "agi://127.0.0.1/default-port", &["NOOP"]);
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port().to_string();
+        out.extend(run_fast_on(&ast, listener, "agi://agi-multi.test:PORT/multi", &["NOOP"]));
+        // Which addresses were tried is in the warnings.
+        ast.wait_log("failed for url 'agi://agi-multi.test");
+        for l in ast.log().lines().filter(|l| l.contains("WARNING") && (l.contains("res_agi") || l.contains("agi-multi"))) {
+            let text = l.split_once(" WARNING[").and_then(|x| x.1.split_once(": ")).map_or(l, |x| x.1);
+            out.push(format!("log: {}", text.replace(&port, "<port>")));
+        }
         out
     });
 }

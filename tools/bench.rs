@@ -30,6 +30,8 @@ struct Plan {
     fast_calls: usize,
     script_calls: usize,
     held_calls: usize,
+    /// Alternating rounds of the per-call rows (stock, ours, stock, ours…).
+    rounds: usize,
 }
 
 const FULL: Plan = Plan {
@@ -45,8 +47,9 @@ const FULL: Plan = Plan {
     big_park: 10_000,
     fast_noops: 20_000,
     fast_calls: 300,
-    script_calls: 300,
+    script_calls: 200,
     held_calls: 300,
+    rounds: 5,
 };
 
 const SMOKE: Plan = Plan {
@@ -64,6 +67,7 @@ const SMOKE: Plan = Plan {
     fast_calls: 10,
     script_calls: 10,
     held_calls: 10,
+    rounds: 1,
 };
 
 const WAIT: Duration = Duration::from_secs(120);
@@ -343,8 +347,6 @@ struct Results {
     park_secs: f64,
     fast_noops_per_s: f64,
     fast_cpu_per_1000: f64,
-    fast_calls_per_s: f64,
-    script_calls_per_s: f64,
     fast_rss_per_call_kb: f64,
 }
 
@@ -479,9 +481,8 @@ fn wait_no_channels(ast: &Asterisk) {
     }
 }
 
-/// Classic AGI: FastAGI NOOP rate on one call (and Asterisk's CPU per 1,000 of them), calls/s
-/// through agi:// running three commands and through a trivial local script, and RSS per
-/// running FastAGI call.
+/// Classic AGI: FastAGI NOOP rate on one call (and Asterisk's CPU per 1,000 of them) and RSS
+/// per running FastAGI call. (Calls/s: see `per_call`.)
 fn classic(flavour: Flavour, plan: &Plan, ast: &Asterisk, c: &mut Client, r: &mut Results) {
     let pid = ast.pid();
     eprintln!("[bench] {flavour:?}: FastAGI, {} NOOPs on one call", plan.fast_noops);
@@ -492,35 +493,6 @@ fn classic(flavour: Flavour, plan: &Plan, ast: &Asterisk, c: &mut Client, r: &mu
     r.fast_cpu_per_1000 = (cpu_ticks(pid) - ticks) as f64 * 10.0 / (plan.fast_noops as f64 / 1000.0);
     r.fast_noops_per_s = plan.fast_noops as f64 / took.as_secs_f64();
     wait_no_channels(ast);
-
-    eprintln!("[bench] {flavour:?}: {} calls through AGI(agi://...) running three commands", plan.fast_calls);
-    let (port, done, _) = fastagi_server(Serve::Three);
-    let t = Instant::now();
-    originate_classic(c, plan.fast_calls, &format!("agi://127.0.0.1:{port}/three"));
-    for _ in 0..plan.fast_calls {
-        done.recv_timeout(WAIT).expect("FastAGI call");
-    }
-    wait_no_channels(ast);
-    r.fast_calls_per_s = plan.fast_calls as f64 / t.elapsed().as_secs_f64();
-
-    eprintln!("[bench] {flavour:?}: {} calls through a local script", plan.script_calls);
-    // Each call's one NOOP ends with an AGIExecEnd: count them (the channel count alone can
-    // read 0 before the first call has started).
-    while c.rx.try_recv().is_ok() {}
-    c.exec_ends.store(true, std::sync::atomic::Ordering::Relaxed);
-    let t = Instant::now();
-    originate_classic(c, plan.script_calls, "trivial.sh");
-    let mut ended = 0;
-    while ended < plan.script_calls {
-        match c.recv() {
-            Msg::ExecEnd => ended += 1,
-            Msg::Response { ok: false, message, id } => panic!("Originate {id} failed: {message}"),
-            _ => {}
-        }
-    }
-    c.exec_ends.store(false, std::sync::atomic::Ordering::Relaxed);
-    wait_no_channels(ast);
-    r.script_calls_per_s = plan.script_calls as f64 / t.elapsed().as_secs_f64();
 
     eprintln!("[bench] {flavour:?}: {} FastAGI calls held open", plan.held_calls);
     let (port, done, release) = fastagi_server(Serve::Hold);
@@ -540,6 +512,89 @@ fn classic(flavour: Flavour, plan: &Plan, ast: &Asterisk, c: &mut Client, r: &mu
     }
     wait_no_channels(ast);
     while c.rx.try_recv().is_ok() {}
+}
+
+/// One round of `n` calls through `AGI(agi://…)` running three commands: (calls/s, Asterisk
+/// CPU ms per call).
+fn fast_round(ast: &Asterisk, c: &mut Client, n: usize) -> (f64, f64) {
+    let (port, done, _) = fastagi_server(Serve::Three);
+    let ticks = cpu_ticks(ast.pid());
+    let t = Instant::now();
+    originate_classic(c, n, &format!("agi://127.0.0.1:{port}/three"));
+    for _ in 0..n {
+        done.recv_timeout(WAIT).expect("FastAGI call");
+    }
+    wait_no_channels(ast);
+    let rate = n as f64 / t.elapsed().as_secs_f64();
+    (rate, (cpu_ticks(ast.pid()) - ticks) as f64 * 10.0 / n as f64)
+}
+
+/// One round of `n` calls through a trivial local script: (calls/s, Asterisk CPU ms per call,
+/// the script's own time excluded: it is the child's).
+fn script_round(ast: &Asterisk, c: &mut Client, n: usize) -> (f64, f64) {
+    // Each call's one NOOP ends with an AGIExecEnd: count them (the channel count alone can
+    // read 0 before the first call has started).
+    while c.rx.try_recv().is_ok() {}
+    c.exec_ends.store(true, std::sync::atomic::Ordering::Relaxed);
+    let ticks = cpu_ticks(ast.pid());
+    let t = Instant::now();
+    originate_classic(c, n, "trivial.sh");
+    let mut ended = 0;
+    while ended < n {
+        match c.recv() {
+            Msg::ExecEnd => ended += 1,
+            Msg::Response { ok: false, message, id } => panic!("Originate {id} failed: {message}"),
+            _ => {}
+        }
+    }
+    c.exec_ends.store(false, std::sync::atomic::Ordering::Relaxed);
+    wait_no_channels(ast);
+    let rate = n as f64 / t.elapsed().as_secs_f64();
+    (rate, (cpu_ticks(ast.pid()) - ticks) as f64 * 10.0 / n as f64)
+}
+
+/// Per-call rows (calls/s through agi:// and through a local script, and Asterisk's CPU per
+/// call). A single run of a few hundred calls moves by ±15 % on this VM, more than the
+/// difference being measured, so both Asterisks run at once (the idle one costs nothing) and
+/// the rounds alternate stock, ours, stock, ours…; each row is the median of its rounds.
+#[derive(Default, Clone)]
+struct PerCall {
+    fast_rate: Vec<f64>,
+    fast_cpu: Vec<f64>,
+    script_rate: Vec<f64>,
+    script_cpu: Vec<f64>,
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    if v.is_empty() { 0.0 } else { v[v.len() / 2] }
+}
+
+fn per_call(plan: &Plan) -> (PerCall, PerCall) {
+    eprintln!("[bench] per-call rows: booting stock and ours side by side");
+    let asts = [Asterisk::start(Flavour::Stock), Asterisk::start(Flavour::Ours)];
+    let mut clients: Vec<Client> = asts.iter().map(|a| Client::connect(a.port)).collect();
+    let mut out = [PerCall::default(), PerCall::default()];
+    // One warm-up round each (first fork of /bin/sh, first connections), not counted.
+    for i in 0..2 {
+        fast_round(&asts[i], &mut clients[i], plan.fast_calls / 4 + 1);
+        script_round(&asts[i], &mut clients[i], plan.script_calls / 4 + 1);
+    }
+    for round in 0..plan.rounds {
+        for i in 0..2 {
+            let name = if i == 0 { "stock" } else { "ours" };
+            eprintln!("[bench] per-call round {}/{}: {name}: {} calls through agi://, {} through a script", round + 1, plan.rounds, plan.fast_calls, plan.script_calls);
+            let (rate, cpu) = fast_round(&asts[i], &mut clients[i], plan.fast_calls);
+            out[i].fast_rate.push(rate);
+            out[i].fast_cpu.push(cpu);
+            let (rate, cpu) = script_round(&asts[i], &mut clients[i], plan.script_calls);
+            out[i].script_rate.push(rate);
+            out[i].script_cpu.push(cpu);
+        }
+    }
+    let [s, o] = out;
+    (s, o)
 }
 
 /// 10,000 channels parked at once (ours), each answering a NOOP; the CLI still answers.
@@ -628,6 +683,23 @@ fn profile(flavour: Flavour) {
     eprintln!("[bench] {rate:.0} commands/s");
 }
 
+/// `bench --profile-calls ours|stock`: FastAGI calls (three commands each) back to back for
+/// ~20 s, printing Asterisk's PID first, so that a profiler can attach.
+fn profile_calls(flavour: Flavour) {
+    let ast = Asterisk::start(flavour);
+    let mut c = Client::connect(ast.port);
+    eprintln!("[bench] Asterisk PID {}: load starts in 2 s", ast.pid());
+    std::thread::sleep(Duration::from_secs(2));
+    let t = Instant::now();
+    let mut n = 0;
+    while t.elapsed() < Duration::from_secs(20) {
+        let (rate, cpu) = fast_round(&ast, &mut c, 300);
+        n += 300;
+        eprintln!("[bench] {rate:.0} calls/s, {cpu:.2} ms CPU per call");
+    }
+    eprintln!("[bench] {n} calls");
+}
+
 /// `bench --memory N`: RSS growth per parked call for both flavours, parking N calls twice.
 fn memory(n: usize) {
     for flavour in [Flavour::Stock, Flavour::Ours, Flavour::Stock, Flavour::Ours] {
@@ -650,6 +722,16 @@ fn main() {
     if let Some(pos) = std::env::args().position(|a| a == "--memory") {
         return memory(std::env::args().nth(pos + 1).and_then(|n| n.parse().ok()).unwrap_or(1000));
     }
+    if std::env::args().any(|a| a == "--per-call") {
+        let (s, o) = per_call(&FULL);
+        println!("agi:// calls/s stock {:?} ours {:?}\nCPU ms/call stock {:?} ours {:?}", s.fast_rate, o.fast_rate, s.fast_cpu, o.fast_cpu);
+        println!("script calls/s stock {:?} ours {:?}\nCPU ms/call stock {:?} ours {:?}", s.script_rate, o.script_rate, s.script_cpu, o.script_cpu);
+        return;
+    }
+    if let Some(pos) = std::env::args().position(|a| a == "--profile-calls") {
+        let which = std::env::args().nth(pos + 1).unwrap_or_default();
+        return profile_calls(if which == "stock" { Flavour::Stock } else { Flavour::Ours });
+    }
     if let Some(pos) = std::env::args().position(|a| a == "--profile") {
         let which = std::env::args().nth(pos + 1).unwrap_or_default();
         return profile(if which == "stock" { Flavour::Stock } else { Flavour::Ours });
@@ -658,6 +740,13 @@ fn main() {
     let plan = if smoke { &SMOKE } else { &FULL };
     let stock = measure(Flavour::Stock, plan);
     let ours = measure(Flavour::Ours, plan);
+    let (pc_s, pc_o) = per_call(plan);
+    let rounds_text = format!(
+        "Per-call rounds (stock / ours, calls/s): agi:// {}; script {}\n",
+        pc_s.fast_rate.iter().zip(&pc_o.fast_rate).map(|(s, o)| format!("{s:.0}/{o:.0}")).collect::<Vec<_>>().join(", "),
+        pc_s.script_rate.iter().zip(&pc_o.script_rate).map(|(s, o)| format!("{s:.0}/{o:.0}")).collect::<Vec<_>>().join(", ")
+    );
+    eprintln!("[bench] {rounds_text}");
     let big = big_park(plan);
 
     let rows: Vec<(String, String, String, String)> = vec![
@@ -670,8 +759,10 @@ fn main() {
         (format!("time to park {} calls (s)", plan.parked), format!("{:.2}", stock.park_secs), format!("{:.2}", ours.park_secs), ratio(true, stock.park_secs, ours.park_secs)),
         (format!("FastAGI NOOPs/s, one call ({} NOOPs)", plan.fast_noops), format!("{:.0}", stock.fast_noops_per_s), format!("{:.0}", ours.fast_noops_per_s), ratio(false, stock.fast_noops_per_s, ours.fast_noops_per_s)),
         ("Asterisk CPU per 1,000 FastAGI NOOPs (ms)".into(), format!("{:.0}", stock.fast_cpu_per_1000), format!("{:.0}", ours.fast_cpu_per_1000), ratio(true, stock.fast_cpu_per_1000, ours.fast_cpu_per_1000)),
-        (format!("calls/s through AGI(agi://…), 3 commands each ({} calls)", plan.fast_calls), format!("{:.0}", stock.fast_calls_per_s), format!("{:.0}", ours.fast_calls_per_s), ratio(false, stock.fast_calls_per_s, ours.fast_calls_per_s)),
-        (format!("calls/s through a trivial local script ({} calls)", plan.script_calls), format!("{:.0}", stock.script_calls_per_s), format!("{:.0}", ours.script_calls_per_s), ratio(false, stock.script_calls_per_s, ours.script_calls_per_s)),
+        (format!("calls/s through AGI(agi://…), 3 commands each (median of {} rounds of {} calls)", plan.rounds, plan.fast_calls), format!("{:.0}", median(&pc_s.fast_rate)), format!("{:.0}", median(&pc_o.fast_rate)), ratio(false, median(&pc_s.fast_rate), median(&pc_o.fast_rate))),
+        ("Asterisk CPU per call through AGI(agi://…) (ms)".into(), format!("{:.2}", median(&pc_s.fast_cpu)), format!("{:.2}", median(&pc_o.fast_cpu)), ratio(true, median(&pc_s.fast_cpu), median(&pc_o.fast_cpu))),
+        (format!("calls/s through a trivial local script (median of {} rounds of {} calls)", plan.rounds, plan.script_calls), format!("{:.0}", median(&pc_s.script_rate)), format!("{:.0}", median(&pc_o.script_rate)), ratio(false, median(&pc_s.script_rate), median(&pc_o.script_rate))),
+        ("Asterisk CPU per call through a local script (ms, the script's own excluded)".into(), format!("{:.2}", median(&pc_s.script_cpu)), format!("{:.2}", median(&pc_o.script_cpu)), ratio(true, median(&pc_s.script_cpu), median(&pc_o.script_cpu))),
         (format!("RSS per running FastAGI call (KB, {} held)", plan.held_calls), format!("{:.1}", stock.fast_rss_per_call_kb), format!("{:.1}", ours.fast_rss_per_call_kb), ratio(true, stock.fast_rss_per_call_kb, ours.fast_rss_per_call_kb)),
         ("AMI floor: Ping round trip p50 (ms)".into(), format!("{:.3}", stock.ping_p50), format!("{:.3}", ours.ping_p50), "—".into()),
         ("AMI floor: pipelined Pings/s".into(), format!("{:.0}", stock.ping_rate), format!("{:.0}", ours.ping_rate), "—".into()),
@@ -687,7 +778,7 @@ fn main() {
         let doc = format!(
             "# Benchmarks\n\nLatest `make bench` run ({}), on {}.\nBoth modules ran on the same sandbox Asterisk, same dialplan (`park@agi`: Local channels in \
              `AGI(agi:async)`), same client (tools/bench.rs, one AMI connection with `Events: agi`), one after the other in one run.\n\n{table}\n\
-             ## res_agi_rs at scale\n\n{big_text}\n{}",
+             {rounds_text}\n## res_agi_rs at scale\n\n{big_text}\n{}",
             std::process::Command::new("date").arg("-u").arg("+%Y-%m-%d %H:%M UTC").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default(),
             machine(),
             std::fs::read_to_string(common::project_dir().join("docs/benchmarks-notes.md")).unwrap_or_default()
