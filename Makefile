@@ -4,6 +4,7 @@ SANDBOX := scripts/sandbox.sh
 MODULE := build/res_agi_rs.so
 DESTDIR ?=
 ASTERISK_MODDIR ?= /usr/lib/x86_64-linux-gnu/asterisk/modules
+ASTERISK_ETCDIR ?= /etc/asterisk
 
 .PHONY: all module sandbox demo test bench install clean
 
@@ -39,6 +40,7 @@ bench: module
 
 install: module
 	install -D -m 0755 $(MODULE) $(DESTDIR)$(ASTERISK_MODDIR)/res_agi_rs.so
+	install -D -m 0644 conf/res_agi_rs.conf.sample $(DESTDIR)$(ASTERISK_ETCDIR)/res_agi_rs.conf.sample
 
 clean:
 	$(CARGO) clean

@@ -57,6 +57,14 @@ extern int rs_agi_app_exec(struct ast_channel *chan, const char *data);
 extern int rs_agi_eagi_exec(struct ast_channel *chan, const char *data);
 extern int rs_agi_deadagi_exec(struct ast_channel *chan, const char *data);
 extern int rs_agi_manager_action(struct mansession *s, const struct message *m);
+extern int rs_agi_manager_interrupt(struct mansession *s, const struct message *m);
+extern int rs_agi_manager_flush(struct mansession *s, const struct message *m);
+extern int rs_agi_manager_claim(struct mansession *s, const struct message *m);
+extern int rs_agi_manager_channels(struct mansession *s, const struct message *m);
+extern int rs_agi_reload(void);
+extern char *rs_agi_cli_interrupt(struct ast_cli_entry *e, int cmd, struct ast_cli_args *a);
+extern char *rs_agi_cli_flush(struct ast_cli_entry *e, int cmd, struct ast_cli_args *a);
+extern char *rs_agi_cli_show_channels(struct ast_cli_entry *e, int cmd, struct ast_cli_args *a);
 extern char *rs_agi_cli_exec(struct ast_cli_entry *e, int cmd, struct ast_cli_args *a);
 extern char *rs_agi_cli_debug(struct ast_cli_entry *e, int cmd, struct ast_cli_args *a);
 extern char *rs_agi_cli_show(struct ast_cli_entry *e, int cmd, struct ast_cli_args *a);
@@ -78,6 +86,9 @@ static struct ast_cli_entry rs_cli_entries[] = {
 	AST_CLI_DEFINE(rs_agi_cli_debug, "Enable/Disable AGI debugging"),
 	AST_CLI_DEFINE(rs_agi_cli_show, "List AGI commands or specific help"),
 	AST_CLI_DEFINE(rs_agi_cli_dump_html, "Dumps a list of AGI commands in HTML format"),
+	AST_CLI_DEFINE(rs_agi_cli_interrupt, "Interrupt the AGI command running on a channel in Async AGI"),
+	AST_CLI_DEFINE(rs_agi_cli_flush, "Cancel the AGI commands queued on a channel in Async AGI"),
+	AST_CLI_DEFINE(rs_agi_cli_show_channels, "List the channels in Async AGI"),
 };
 
 extern int rs_agi_register(struct ast_module *mod, agi_command *cmd);
@@ -257,9 +268,36 @@ int rs_shim_register_app(const char *name, int kind)
 	}
 }
 
-int rs_shim_register_manager(const char *action, int authority)
+/* which: 0 AGI (stock's), 1 AGIInterrupt, 2 AGIFlush, 3 AGIClaim, 4 AGIChannels. */
+int rs_shim_register_manager(const char *action, int authority, int which)
 {
-	return ast_manager_register_xml(action, authority, rs_agi_manager_action);
+	switch (which) {
+	case 1:
+		return ast_manager_register_xml(action, authority, rs_agi_manager_interrupt);
+	case 2:
+		return ast_manager_register_xml(action, authority, rs_agi_manager_flush);
+	case 3:
+		return ast_manager_register_xml(action, authority, rs_agi_manager_claim);
+	case 4:
+		return ast_manager_register_xml(action, authority, rs_agi_manager_channels);
+	default:
+		return ast_manager_register_xml(action, authority, rs_agi_manager_action);
+	}
+}
+
+/* ---- res_agi_rs.conf ----
+ * Returns 0 with *cfg set (NULL when the file is missing), or -1 when the file is invalid. */
+int rs_shim_config_load(const char *file, struct ast_config **cfg)
+{
+	struct ast_flags flags = { 0 };
+	struct ast_config *c = ast_config_load2(file, "res_agi_rs", flags);
+
+	if (c == CONFIG_STATUS_FILEINVALID) {
+		*cfg = NULL;
+		return -1;
+	}
+	*cfg = (c == CONFIG_STATUS_FILEUNCHANGED) ? NULL : c;
+	return 0;
 }
 
 /* One CLI entry at a time, so that a load that fails half-way (e.g. stock res_agi already
@@ -677,11 +715,17 @@ static int unload_module(void)
 	return rs_agi_unload();
 }
 
+static int reload_module(void)
+{
+	return rs_agi_reload();
+}
+
 AST_MODULE_INFO(ASTERISK_GPL_KEY, AST_MODFLAG_GLOBAL_SYMBOLS | AST_MODFLAG_LOAD_ORDER,
 	"Asterisk Gateway Interface (AGI), Async AGI in Rust",
 	.support_level = AST_MODULE_SUPPORT_CORE,
 	.load = load_module,
 	.unload = unload_module,
+	.reload = reload_module,
 	.load_pri = AST_MODPRI_APP_DEPEND,
 	.requires = "res_speech",
 );

@@ -12,7 +12,7 @@ use crate::engine;
 use crate::env;
 use crate::events::{CancelReason, Emitter};
 use crate::failpoint;
-use crate::ffi::channel::{current_thread_id, AgiFds, Chan, Format, FrameRead, SendableChannel};
+use crate::ffi::channel::{current_thread_id, Chan, Format, FrameRead, SendableChannel};
 use crate::ffi::misc;
 use crate::relay;
 use crate::session::{Queued, RunId, Session};
@@ -156,7 +156,14 @@ fn run_async(chan: &Chan, script_args: Vec<Vec<u8>>) -> Ended {
         return Ended::Failure;
     };
     let _active = crate::ffi::guard::Counted::enter(&ACTIVE);
-    let mut events = Emitter::new(chan);
+    // ASYNCAGI_OWNER names the application this call belongs to (AGIClaim does it from AMI).
+    if let Some(owner) = chan.get_var(c"ASYNCAGI_OWNER").filter(|o| !o.is_empty()) {
+        session.owner().set(Some(owner));
+    }
+    crate::session::register_run(run, &session, chan.uniqueid().into_bytes());
+    let _registered = Unregister(run);
+    let owner = session.owner().clone();
+    let mut events = Emitter::with_owner(chan, owner.clone());
     // The command taken from the queue and not answered yet: if this session fails
     // (a panic outside the per-command guard), it still gets its one AsyncAGIExec.
     let mut current: Option<Queued> = None;
@@ -167,7 +174,7 @@ fn run_async(chan: &Chan, script_args: Vec<Vec<u8>>) -> Ended {
         relay::run_blocking(move || {
             let chan = sendable.chan();
             let environment = env::build(&chan.env_facts(threadid), b"async", &script_args, false);
-            Emitter::new(chan).async_start(&environment);
+            Emitter::with_owner(chan, owner).async_start(&environment);
         });
         Some(command_loop(chan, &session, run, &mut events, &mut current))
     });
@@ -194,6 +201,15 @@ fn run_async(chan: &Chan, script_args: Vec<Vec<u8>>) -> Ended {
     ended
 }
 
+/// Takes a run off the list of parked channels however it ends.
+struct Unregister(RunId);
+
+impl Drop for Unregister {
+    fn drop(&mut self) {
+        crate::session::unregister_run(self.0);
+    }
+}
+
 fn command_loop(chan: &Chan, session: &Session, run: RunId, events: &mut Emitter, current: &mut Option<Queued>) -> Ended {
     let mut io = engine::SessionIo::default();
     let mut hungup = chan.check_hangup_locked();
@@ -203,8 +219,11 @@ fn command_loop(chan: &Chan, session: &Session, run: RunId, events: &mut Emitter
             let Some(cmd) = session.pop(run) else { break };
             let cmd = current.insert(cmd);
             failpoint::hit(cmd.command.as_bytes(), "_TEST PANIC SESSION");
-            let outcome = engine::run(chan, events, &mut io, cmd.command.as_bytes(), false, AgiFds::NONE);
-            events.async_exec(&outcome.text, &cmd.id);
+            // What AGIInterrupt will use to stop it (see crate::interrupt).
+            let fds = session.start_command(run, cmd.command.as_bytes());
+            let outcome = engine::run(chan, events, &mut io, cmd.command.as_bytes(), false, fds, Some(session.interrupt_flag()));
+            let interrupted = session.finish_command(chan);
+            events.async_exec_full(&outcome.text, &cmd.id, interrupted);
             *current = None;
             hungup = chan.check_hangup();
             if outcome.status == engine::Status::Break {

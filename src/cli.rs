@@ -55,7 +55,7 @@ fn agi_exec_run(exec: &CliExec) -> CliOut {
         return CliOut::failure();
     };
     let id = args.get(4).cloned().unwrap_or_default();
-    match enqueue(&chan, args[3].clone(), id) {
+    match enqueue(&chan, args[3].clone(), id, crate::session::Asker::Cli) {
         Ok(()) => CliOut::success(),
         Err(_) => {
             exec.print(&format!("Failed to add AGI command to queue of channel {}\n", chan.name()));
@@ -234,5 +234,115 @@ fn agi_dump_html_run(exec: &CliExec) -> CliOut {
         return CliOut::show_usage();
     }
     exec.print(&format!("AGI HTML commands dumped to: {file}\n"));
+    CliOut::success()
+}
+
+/// `agi interrupt <channel> [flush]`: AGIInterrupt from the CLI (an administrator: the
+/// channel's owner is not asked for).
+pub fn agi_interrupt(call: CliCall) -> CliOut {
+    dispatch(
+        &CliCommand {
+            command: c"agi interrupt",
+            usage: c"Usage: agi interrupt <channel name> [flush]\n       Interrupts the AGI command running on a channel in Async AGI (its AsyncAGIExec\n       says Interrupted: yes); with 'flush', also cancels every command still queued.\n",
+            complete: |gen| if gen.pos() == 2 { gen.complete_channels(2) } else { CliOut::none() },
+            exec: agi_interrupt_run,
+        },
+        call,
+    )
+}
+
+fn cli_target(exec: &CliExec, name: &[u8]) -> Option<(ChannelRef, std::sync::Arc<crate::session::Session>)> {
+    let Some(chan) = ChannelRef::by_name(name) else {
+        exec.print(&format!("Channel {} does not exist.\n", String::from_utf8_lossy(name)));
+        return None;
+    };
+    let Some(session) = crate::session::session_of(&chan) else {
+        exec.print(&format!("Channel {} is not in Async AGI\n", chan.name()));
+        return None;
+    };
+    Some((chan, session))
+}
+
+fn agi_interrupt_run(exec: &CliExec) -> CliOut {
+    let args = exec.args();
+    let flush = match args.get(3).map(|a| a.to_ascii_lowercase()) {
+        None => false,
+        Some(a) if a == b"flush" => true,
+        Some(_) => return CliOut::show_usage(),
+    };
+    if args.len() < 3 || args.len() > 4 {
+        return CliOut::show_usage();
+    }
+    let Some((chan, session)) = cli_target(exec, &args[2]) else { return CliOut::failure() };
+    match crate::manager::interrupt(&chan, &session, flush) {
+        crate::manager::Interrupted::Done { line, flushed } => {
+            let mut text = format!("Interrupted {}", String::from_utf8_lossy(&line));
+            if flush {
+                text += &format!("; flushed {flushed} queued command{}", if flushed == 1 { "" } else { "s" });
+            }
+            exec.print(&(text + "\n"));
+            CliOut::success()
+        }
+        crate::manager::Interrupted::Refused(why) => {
+            exec.print(&(why + "\n"));
+            CliOut::failure()
+        }
+    }
+}
+
+/// `agi flush <channel>`: AGIFlush from the CLI.
+pub fn agi_flush(call: CliCall) -> CliOut {
+    dispatch(
+        &CliCommand {
+            command: c"agi flush",
+            usage: c"Usage: agi flush <channel name>\n       Cancels every AGI command still queued on a channel in Async AGI (each gets\n       its AsyncAGIExec with Cancelled: flush); the running one goes on.\n",
+            complete: |gen| if gen.pos() == 2 { gen.complete_channels(2) } else { CliOut::none() },
+            exec: agi_flush_run,
+        },
+        call,
+    )
+}
+
+fn agi_flush_run(exec: &CliExec) -> CliOut {
+    let args = exec.args();
+    if args.len() != 3 {
+        return CliOut::show_usage();
+    }
+    let Some((chan, session)) = cli_target(exec, &args[2]) else { return CliOut::failure() };
+    let flushed = session.flush();
+    crate::manager::cancel_flushed(&chan, &session, &flushed);
+    exec.print(&format!("Flushed {} command{}\n", flushed.len(), if flushed.len() == 1 { "" } else { "s" }));
+    CliOut::success()
+}
+
+/// `agi show channels`: the channels in Async AGI, a table.
+pub fn agi_show_channels(call: CliCall) -> CliOut {
+    dispatch(
+        &CliCommand {
+            command: c"agi show channels",
+            usage: c"Usage: agi show channels\n       Lists the channels in Async AGI: owner, queued commands, the command running\n       and for how long, and how long the channel has been parked.\n",
+            complete: no_completion,
+            exec: agi_show_channels_run,
+        },
+        call,
+    )
+}
+
+fn agi_show_channels_run(exec: &CliExec) -> CliOut {
+    if exec.args().len() != 3 {
+        return CliOut::show_usage();
+    }
+    let parked = crate::manager::parked_channels();
+    exec.print(&format!("{:<40} {:<16} {:>6} {:>8} {:>7}  {}\n", "Channel", "Owner", "Queued", "Parked", "Running", "Command"));
+    for p in &parked {
+        let st = &p.status;
+        let owner = st.owner.as_ref().map(|o| String::from_utf8_lossy(o).into_owned()).unwrap_or_else(|| "-".into());
+        let (cmd, secs) = match &st.running {
+            Some((line, secs)) => (String::from_utf8_lossy(line).into_owned(), format!("{secs:.1}s")),
+            None => (String::new(), "-".into()),
+        };
+        exec.print(&format!("{:<40} {:<16} {:>6} {:>7.0}s {:>7}  {}\n", p.name, owner, st.queued, st.parked_secs, secs, cmd));
+    }
+    exec.print(&format!("{} channel{} in Async AGI\n", parked.len(), if parked.len() == 1 { "" } else { "s" }));
     CliOut::success()
 }

@@ -37,12 +37,18 @@ pub struct Ctx<'a> {
     pub fds: AgiFds,
     /// The session's speech object (SPEECH commands).
     pub speech: &'a mut Option<Speech>,
+    /// `fds.ctrl` is Async AGI's interrupt: a command it stops answers with its result so
+    /// far, where a script's new line gets no answer (stock).
+    pub interruptible: bool,
+    /// Set when AGIInterrupt stopped this command (a command that returns as on hangup
+    /// then says "interrupted" instead).
+    pub interrupt: Option<&'a InterruptFlag>,
     out: Vec<u8>,
 }
 
 impl<'a> Ctx<'a> {
     pub fn new(chan: &'a Chan, speech: &'a mut Option<Speech>, fds: AgiFds) -> Ctx<'a> {
-        Ctx { chan, fds, speech, out: Vec::with_capacity(64) }
+        Ctx { chan, fds, speech, interruptible: false, interrupt: None, out: Vec::with_capacity(64) }
     }
     pub fn reply(&mut self, text: impl AsRef<[u8]>) {
         self.out.extend_from_slice(text.as_ref());
@@ -50,6 +56,11 @@ impl<'a> Ctx<'a> {
     /// The answer written so far.
     pub fn output(&self) -> &[u8] {
         &self.out
+    }
+
+    /// Whether AGIInterrupt stopped this command.
+    pub fn was_interrupted(&self) -> bool {
+        self.interrupt.is_some_and(InterruptFlag::get)
     }
 
     /// Takes the answer (the engine, when the command is done).
@@ -63,3 +74,16 @@ impl<'a> Ctx<'a> {
     }
 }
 
+
+/// Raised by AGIInterrupt for the command running now; lowered when the next one starts.
+#[derive(Default, Debug)]
+pub struct InterruptFlag(std::sync::atomic::AtomicBool);
+
+impl InterruptFlag {
+    pub fn get(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+    pub fn set(&self, v: bool) {
+        self.0.store(v, std::sync::atomic::Ordering::SeqCst)
+    }
+}

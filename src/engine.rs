@@ -119,7 +119,9 @@ pub const DEAD_RESULT: &str = "Command Not Permitted on a dead channel or interc
 
 /// Runs one command line on the channel (in the channel's own thread). `dead`: the channel
 /// has hung up (or this is an interception routine): only dead-safe commands run.
-pub fn run(chan: &Chan, events: &mut Emitter, io: &mut SessionIo, line: &[u8], dead: bool, fds: AgiFds) -> Outcome {
+/// `interruptible`: `fds.ctrl` is Async AGI's interrupt (AGIInterrupt), not a script's
+/// next line: a command it stops still reports its result so far.
+pub fn run(chan: &Chan, events: &mut Emitter, io: &mut SessionIo, line: &[u8], dead: bool, fds: AgiFds, interrupt: Option<&crate::context::InterruptFlag>) -> Outcome {
     let command_id = misc::random();
     events.exec_start(command_id, line);
     let words = parse::parse_args(line);
@@ -145,6 +147,8 @@ pub fn run(chan: &Chan, events: &mut Emitter, io: &mut SessionIo, line: &[u8], d
     let argv: Vec<CString> = words.into_iter().map(cstring).collect();
     let SessionIo { pipe, speech } = io;
     let mut ctx = Ctx::new(chan, speech, fds);
+    ctx.interruptible = interrupt.is_some();
+    ctx.interrupt = interrupt;
     // A panicking command is caught here: it ends with an explicit error result and the
     // session (and Asterisk) go on.
     let what = format!("AGI command '{}'", String::from_utf8_lossy(line));

@@ -7,6 +7,31 @@ use crate::encode::uri_encode;
 use crate::ffi::channel::{Chan, Snapshot};
 use crate::ffi::misc::publish_event;
 use std::ffi::CStr;
+use std::sync::{Arc, Mutex};
+
+/// The owner token of a channel's Async AGI queue (AGIClaim, ASYNCAGI_OWNER), shared by the
+/// queue and the channel thread's Emitter: every AGI event of an owned channel ends with
+/// `Owner: <token>`. Unowned: no header at all, as stock.
+#[derive(Default)]
+pub struct Owner(Mutex<Option<Vec<u8>>>);
+
+impl Owner {
+    pub fn get(&self) -> Option<Vec<u8>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+    pub fn set(&self, owner: Option<Vec<u8>>) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = owner;
+    }
+    /// Reads and changes the owner in one step (claims race).
+    pub fn update<T>(&self, f: impl FnOnce(&mut Option<Vec<u8>>) -> T) -> T {
+        f(&mut self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+    fn append_to(&self, body: &mut Vec<u8>) {
+        if let Some(o) = self.0.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            append_field(body, "Owner", o);
+        }
+    }
+}
 
 /// Why a queued command was cancelled instead of run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -15,6 +40,8 @@ pub enum CancelReason {
     Hangup,
     /// The session failed inside this module (a bug, caught): see the Asterisk log.
     Failure,
+    /// `Action: AGIFlush` (or AGIInterrupt with `Flush: yes`, CLI `agi flush`).
+    Flush,
 }
 
 impl CancelReason {
@@ -22,6 +49,7 @@ impl CancelReason {
         match self {
             CancelReason::Hangup => "hangup",
             CancelReason::Failure => "failure",
+            CancelReason::Flush => "flush",
         }
     }
 }
@@ -29,7 +57,10 @@ impl CancelReason {
 /// The AGI result line a cancelled command gets in its AsyncAGIExec (documented in
 /// docs/differences.md).
 pub fn cancel_result(reason: CancelReason) -> String {
-    format!("511 Command cancelled: channel left Async AGI ({})\n", reason.as_str())
+    match reason {
+        CancelReason::Flush => "511 Command cancelled: queue flushed (flush)\n".to_string(),
+        _ => format!("511 Command cancelled: channel left Async AGI ({})\n", reason.as_str()),
+    }
 }
 
 /// Emits the events of one channel's Async AGI session, from its own thread. It keeps the
@@ -38,11 +69,17 @@ pub fn cancel_result(reason: CancelReason) -> String {
 pub struct Emitter<'a> {
     chan: &'a Chan,
     cached: Option<(Snapshot, Vec<u8>)>,
+    owner: Option<Arc<Owner>>,
 }
 
 impl<'a> Emitter<'a> {
     pub fn new(chan: &'a Chan) -> Emitter<'a> {
-        Emitter { chan, cached: None }
+        Emitter { chan, cached: None, owner: None }
+    }
+
+    /// An Emitter for a channel whose queue may be owned: its events carry the owner.
+    pub fn with_owner(chan: &'a Chan, owner: Arc<Owner>) -> Emitter<'a> {
+        Emitter { chan, cached: None, owner: Some(owner) }
     }
 
     /// Forgets the cached headers (and releases the snapshot they came from): called before
@@ -71,7 +108,10 @@ impl<'a> Emitter<'a> {
     }
 
     fn emit(&mut self, event: &CStr, fields: &[(&str, &[u8])]) {
-        let body = body(self.channel_headers(), fields);
+        let mut body = body(self.channel_headers(), fields);
+        if let Some(o) = &self.owner {
+            o.append_to(&mut body);
+        }
         publish_event(Some(self.chan), event, &body);
     }
 
@@ -81,12 +121,20 @@ impl<'a> Emitter<'a> {
 
     /// AsyncAGIExec: the command's whole output, url-encoded; CommandId only when given.
     pub fn async_exec(&mut self, result: &[u8], command_id: &[u8]) {
+        self.async_exec_full(result, command_id, false);
+    }
+
+    /// AsyncAGIExec; `interrupted` adds `Interrupted: yes` (AGIInterrupt stopped it).
+    pub fn async_exec_full(&mut self, result: &[u8], command_id: &[u8], interrupted: bool) {
         let result = uri_encode(result);
-        if command_id.is_empty() {
-            self.emit(c"AsyncAGIExec", &[("Result", result.as_bytes())]);
-        } else {
-            self.emit(c"AsyncAGIExec", &[("Result", result.as_bytes()), ("CommandId", command_id)]);
+        let mut fields: Vec<(&str, &[u8])> = vec![("Result", result.as_bytes())];
+        if !command_id.is_empty() {
+            fields.push(("CommandId", command_id));
         }
+        if interrupted {
+            fields.push(("Interrupted", b"yes"));
+        }
+        self.emit(c"AsyncAGIExec", &fields);
     }
 
     /// AsyncAGIExec for a command that was queued but never ran.
@@ -116,13 +164,17 @@ impl<'a> Emitter<'a> {
     }
 }
 
-fn body(mut body: Vec<u8>, fields: &[(&str, &[u8])]) -> Vec<u8> {
+fn append_field(body: &mut Vec<u8>, key: &str, value: &[u8]) {
+    body.extend_from_slice(key.as_bytes());
+    body.extend_from_slice(b": ");
+    // A value never carries a line break into the event (it would forge headers).
+    body.extend(value.iter().map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }));
+    body.extend_from_slice(b"\r\n");
+}
+
+pub fn body(mut body: Vec<u8>, fields: &[(&str, &[u8])]) -> Vec<u8> {
     for (key, value) in fields {
-        body.extend_from_slice(key.as_bytes());
-        body.extend_from_slice(b": ");
-        // A value never carries a line break into the event (it would forge headers).
-        body.extend(value.iter().map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }));
-        body.extend_from_slice(b"\r\n");
+        append_field(&mut body, key, value);
     }
     body
 }
@@ -139,7 +191,11 @@ fn cancelled_fields<'a>(result: &'a str, command_id: &'a [u8], reason: CancelRea
 /// AsyncAGIExec for a command still queued when its channel is destroyed (no channel to
 /// read headers from: `headers` are those of the channel's last Async AGI event). It goes
 /// through the manager topic, after everything the channel published.
-pub fn cancelled_after_destroy(headers: &[u8], command_id: &[u8], reason: CancelReason) {
+pub fn cancelled_after_destroy(headers: &[u8], command_id: &[u8], reason: CancelReason, owner: Option<&[u8]>) {
     let result = uri_encode(cancel_result(reason).as_bytes());
-    publish_event(None, c"AsyncAGIExec", &body(headers.to_vec(), &cancelled_fields(&result, command_id, reason)));
+    let mut b = body(headers.to_vec(), &cancelled_fields(&result, command_id, reason));
+    if let Some(o) = owner {
+        append_field(&mut b, "Owner", o);
+    }
+    publish_event(None, c"AsyncAGIExec", &b);
 }

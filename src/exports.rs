@@ -20,6 +20,11 @@ pub extern "C" fn rs_agi_unload() -> c_int {
 }
 
 #[no_mangle]
+pub extern "C" fn rs_agi_reload() -> c_int {
+    callback::reload(crate::module::reload)
+}
+
+#[no_mangle]
 pub extern "C" fn rs_agi_app_exec(chan: *mut sys::ast_channel, data: *const c_char) -> c_int {
     callback::app(chan, data, |chan, data| crate::app::exec_app(AppKind::Agi, chan, data))
 }
@@ -37,6 +42,41 @@ pub extern "C" fn rs_agi_deadagi_exec(chan: *mut sys::ast_channel, data: *const 
 #[no_mangle]
 pub extern "C" fn rs_agi_manager_action(s: *mut sys::mansession, m: *const sys::message) -> c_int {
     callback::manager(s, m, "manager action AGI", crate::manager::action_agi)
+}
+
+#[no_mangle]
+pub extern "C" fn rs_agi_manager_interrupt(s: *mut sys::mansession, m: *const sys::message) -> c_int {
+    callback::manager(s, m, "manager action AGIInterrupt", crate::manager::action_interrupt)
+}
+
+#[no_mangle]
+pub extern "C" fn rs_agi_manager_flush(s: *mut sys::mansession, m: *const sys::message) -> c_int {
+    callback::manager(s, m, "manager action AGIFlush", crate::manager::action_flush)
+}
+
+#[no_mangle]
+pub extern "C" fn rs_agi_manager_claim(s: *mut sys::mansession, m: *const sys::message) -> c_int {
+    callback::manager(s, m, "manager action AGIClaim", crate::manager::action_claim)
+}
+
+#[no_mangle]
+pub extern "C" fn rs_agi_manager_channels(s: *mut sys::mansession, m: *const sys::message) -> c_int {
+    callback::manager(s, m, "manager action AGIChannels", crate::manager::action_channels)
+}
+
+#[no_mangle]
+pub extern "C" fn rs_agi_cli_interrupt(e: *mut sys::ast_cli_entry, cmd: c_int, a: *const sys::ast_cli_args) -> *mut c_char {
+    callback::cli("CLI agi interrupt", e, cmd, a, crate::cli::agi_interrupt)
+}
+
+#[no_mangle]
+pub extern "C" fn rs_agi_cli_flush(e: *mut sys::ast_cli_entry, cmd: c_int, a: *const sys::ast_cli_args) -> *mut c_char {
+    callback::cli("CLI agi flush", e, cmd, a, crate::cli::agi_flush)
+}
+
+#[no_mangle]
+pub extern "C" fn rs_agi_cli_show_channels(e: *mut sys::ast_cli_entry, cmd: c_int, a: *const sys::ast_cli_args) -> *mut c_char {
+    callback::cli("CLI agi show channels", e, cmd, a, crate::cli::agi_show_channels)
 }
 
 #[no_mangle]

@@ -16,6 +16,7 @@ pub mod ffi;
 
 pub mod app;
 pub mod classic;
+pub mod config;
 pub mod cli;
 pub mod commands;
 pub mod context;
@@ -28,6 +29,7 @@ pub mod env;
 pub mod exports;
 pub mod events;
 pub mod failpoint;
+pub mod interrupt;
 pub mod manager;
 pub mod module;
 pub mod parse;

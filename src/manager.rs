@@ -1,11 +1,16 @@
-//! AMI `Action: AGI` (Channel, Command, optional CommandID): queues a command on a channel
-//! in Async AGI. The ActionID is answered now, at queue time; the CommandID comes back in
-//! the AsyncAGIExec of the command when it has run. Texts as stock res_agi's.
-use crate::ffi::channel::ChannelRef;
+//! AMI actions. `Action: AGI` (Channel, Command, optional CommandID) queues a command on a
+//! channel in Async AGI, with stock res_agi's texts; the ActionID is answered at queue time
+//! and the CommandID comes back in the command's AsyncAGIExec. Beyond stock (docs/actions.md):
+//! AGIInterrupt, AGIFlush, AGIClaim and AGIChannels.
+use crate::events::{CancelReason, Emitter};
+use crate::ffi::channel::{Chan, ChannelRef, Snapshot};
 use crate::ffi::manager::Action;
-use crate::session::{enqueue, EnqueueError};
+use crate::session::{self, check_owner, enqueue, session_of, Asker, EnqueueError, InterruptError, Queued, Session};
+use std::sync::Arc;
 
-pub const ACTION: &std::ffi::CStr = c"AGI";
+/// The actions this module registers, with the shim's callback index for each.
+pub const ACTIONS: [(&std::ffi::CStr, i32); 5] =
+    [(c"AGI", 0), (c"AGIInterrupt", 1), (c"AGIFlush", 2), (c"AGIClaim", 3), (c"AGIChannels", 4)];
 
 pub fn action_agi(action: &Action) -> i32 {
     let channel = action.header(c"Channel");
@@ -20,11 +25,169 @@ pub fn action_agi(action: &Action) -> i32 {
         action.send_error(&format!("Channel {} does not exist.", String::from_utf8_lossy(&channel)));
         return 0;
     };
-    match enqueue(&chan, command, command_id) {
+    let owner = action.header(c"Owner");
+    match enqueue(&chan, command, command_id, Asker::Ami(&owner)) {
         Ok(()) => action.send_ack("Added AGI command to queue"),
         Err(EnqueueError::NotInAsyncAgi) => {
             action.send_error(&format!("Failed to add AGI command to channel {} queue", chan.name()))
         }
+        Err(EnqueueError::Owned(by)) => action.send_error(&owned_text(&chan, &by)),
+        Err(EnqueueError::Full(n)) => {
+            action.send_error(&format!("Queue of channel {} is full ({n} commands)", chan.name()))
+        }
     }
+    0
+}
+
+fn owned_text(chan: &Chan, by: &[u8]) -> String {
+    format!("Channel {} is owned by {}", chan.name(), String::from_utf8_lossy(by))
+}
+
+/// The channel named by the `Channel` header and its queue, or the error already sent.
+fn target(action: &Action) -> Option<(ChannelRef, Arc<Session>)> {
+    let channel = action.header(c"Channel");
+    if channel.is_empty() {
+        action.send_error("Channel is *required*");
+        return None;
+    }
+    let Some(chan) = ChannelRef::by_name(&channel) else {
+        action.send_error(&format!("Channel {} does not exist.", String::from_utf8_lossy(&channel)));
+        return None;
+    };
+    let Some(session) = session_of(&chan) else {
+        action.send_error(&format!("Channel {} is not in Async AGI", chan.name()));
+        return None;
+    };
+    Some((chan, session))
+}
+
+/// Each flushed command gets its AsyncAGIExec with `Cancelled: flush`, in queue order.
+pub fn cancel_flushed(chan: &Chan, session: &Session, flushed: &[Queued]) {
+    let mut events = Emitter::with_owner(chan, session.owner().clone());
+    for cmd in flushed {
+        events.async_exec_cancelled(&cmd.id, CancelReason::Flush);
+    }
+}
+
+/// What an interrupt did, for the AMI response and the CLI.
+pub enum Interrupted {
+    Done { line: Vec<u8>, flushed: usize },
+    Refused(String),
+}
+
+/// Interrupts the command running on `chan` (and flushes its queue with `flush`).
+pub fn interrupt(chan: &Chan, session: &Session, flush: bool) -> Interrupted {
+    // Channel lock first, then the queue's: the order finish_command and a masquerade use.
+    let result = {
+        let locked = chan.lock();
+        session.interrupt(&locked, flush)
+    };
+    match result {
+        Ok((line, flushed)) => {
+            cancel_flushed(chan, session, &flushed);
+            Interrupted::Done { line, flushed: flushed.len() }
+        }
+        Err(InterruptError::NothingRunning) => Interrupted::Refused(format!("No AGI command running on channel {}", chan.name())),
+        Err(InterruptError::Cannot(line, why)) => {
+            Interrupted::Refused(format!("Cannot interrupt {}: {why}", String::from_utf8_lossy(&line)))
+        }
+    }
+}
+
+fn yes(v: &[u8]) -> bool {
+    matches!(v.to_ascii_lowercase().as_slice(), b"yes" | b"true" | b"y" | b"t" | b"1" | b"on")
+}
+
+pub fn action_interrupt(action: &Action) -> i32 {
+    let Some((chan, session)) = target(action) else { return 0 };
+    if let Err(by) = check_owner(&session, Asker::Ami(&action.header(c"Owner"))) {
+        action.send_error(&owned_text(&chan, &by));
+        return 0;
+    }
+    let flush = yes(&action.header(c"Flush"));
+    match interrupt(&chan, &session, flush) {
+        Interrupted::Done { line, flushed } => {
+            let mut text = format!("Interrupted {}", String::from_utf8_lossy(&line));
+            if flush {
+                text += &format!("; flushed {flushed} queued command{}", if flushed == 1 { "" } else { "s" });
+            }
+            action.send_ack(&text);
+        }
+        Interrupted::Refused(why) => action.send_error(&why),
+    }
+    0
+}
+
+pub fn action_flush(action: &Action) -> i32 {
+    let Some((chan, session)) = target(action) else { return 0 };
+    if let Err(by) = check_owner(&session, Asker::Ami(&action.header(c"Owner"))) {
+        action.send_error(&owned_text(&chan, &by));
+        return 0;
+    }
+    let flushed = session.flush();
+    cancel_flushed(&chan, &session, &flushed);
+    action.send_ack(&format!("Flushed {} command{}", flushed.len(), if flushed.len() == 1 { "" } else { "s" }));
+    0
+}
+
+/// `Owner: token` claims an unowned channel (first claim wins); `CurrentOwner` must name the
+/// owner to release it (`Owner:` empty) or hand it to another token.
+pub fn action_claim(action: &Action) -> i32 {
+    let Some((chan, session)) = target(action) else { return 0 };
+    let wanted = action.header(c"Owner");
+    let current = action.header(c"CurrentOwner");
+    // One decision under the owner's lock: two racing claims cannot both win.
+    let outcome = session.owner().update(|owner| match owner {
+        Some(o) if *o != wanted && *o != current => Err(o.clone()),
+        _ => {
+            *owner = if wanted.is_empty() { None } else { Some(wanted.clone()) };
+            Ok(())
+        }
+    });
+    match outcome {
+        Err(by) => action.send_error(&owned_text(&chan, &by)),
+        Ok(()) if wanted.is_empty() => action.send_ack(&format!("Channel {} released", chan.name())),
+        Ok(()) => action.send_ack(&format!("Channel {} claimed by {}", chan.name(), String::from_utf8_lossy(&wanted))),
+    }
+    0
+}
+
+/// One line of `AGIChannels` / `agi show channels`.
+pub struct Parked {
+    pub name: String,
+    pub headers: Vec<u8>,
+    pub status: session::Status,
+}
+
+pub fn parked_channels() -> Vec<Parked> {
+    session::parked()
+        .into_iter()
+        .filter_map(|(uniqueid, session)| {
+            let chan = ChannelRef::by_name(&uniqueid)?;
+            let headers = Snapshot::latest(&chan).and_then(|s| s.manager_headers()).unwrap_or_else(|| {
+                format!("Channel: {}\r\nUniqueid: {}\r\n", chan.name(), chan.uniqueid()).into_bytes()
+            });
+            Some(Parked { name: chan.name(), headers, status: session.status() })
+        })
+        .collect()
+}
+
+pub fn action_channels(action: &Action) -> i32 {
+    let parked = parked_channels();
+    action.send_list_ack("Following are the channels in Async AGI");
+    for p in &parked {
+        let st = &p.status;
+        let running = st.running.as_ref();
+        let fields: Vec<(&str, Vec<u8>)> = vec![
+            ("Owner", st.owner.clone().unwrap_or_default()),
+            ("Queued", st.queued.to_string().into_bytes()),
+            ("Running", running.map(|r| r.0.clone()).unwrap_or_default()),
+            ("RunningSeconds", running.map_or(0, |r| r.1 as u64).to_string().into_bytes()),
+            ("ParkedSeconds", (st.parked_secs as u64).to_string().into_bytes()),
+        ];
+        let fields: Vec<(&str, &[u8])> = fields.iter().map(|(k, v)| (*k, v.as_slice())).collect();
+        action.send_list_item("AGIChannel", &crate::events::body(p.headers.clone(), &fields));
+    }
+    action.send_list_complete(c"AGIChannelsComplete", parked.len());
     0
 }

@@ -12,7 +12,8 @@ enum Registration {
     Relay,
     /// One CLI entry (the shim's index).
     Cli(usize),
-    Manager,
+    /// One manager action (index into manager::ACTIONS).
+    Manager(usize),
     App(app::AppKind),
     /// ast_agi_register & co. in Asterisk's optional-API registry (app_stack's GOSUB).
     Api,
@@ -28,7 +29,7 @@ fn register(r: Registration) -> bool {
         Registration::Events => misc::events_init(),
         Registration::Relay => relay::start(),
         Registration::Cli(i) => misc::register_cli(i),
-        Registration::Manager => misc::register_manager(manager::ACTION),
+        Registration::Manager(i) => misc::register_manager(manager::ACTIONS[i].0, manager::ACTIONS[i].1),
         Registration::App(kind) => misc::register_app(kind.name(), kind as i32),
         Registration::Api => {
             misc::provide_api(true);
@@ -45,7 +46,7 @@ fn undo(r: Registration) {
             true
         }
         Registration::Cli(i) => misc::unregister_cli(i),
-        Registration::Manager => misc::unregister_manager(manager::ACTION),
+        Registration::Manager(i) => misc::unregister_manager(manager::ACTIONS[i].0),
         Registration::App(kind) => misc::unregister_app(kind.name()),
         Registration::Api => {
             misc::provide_api(false);
@@ -67,7 +68,7 @@ fn undo_all(ledger: &mut Vec<Registration>) {
 fn steps() -> Vec<Registration> {
     let mut steps = vec![Registration::Events, Registration::Relay];
     steps.extend((0..misc::cli_count()).map(Registration::Cli));
-    steps.push(Registration::Manager);
+    steps.extend((0..manager::ACTIONS.len()).map(Registration::Manager));
     steps.extend(app::AppKind::ALL.map(Registration::App));
     steps.push(Registration::Api);
     steps
@@ -78,6 +79,7 @@ pub fn load() -> bool {
     undo_all(&mut ledger);
     crate::engine::load_docs();
     crate::failpoint::load();
+    crate::config::load();
     for reg in steps() {
         if !register(reg) {
             crate::ast_log!(Error, "res_agi_rs: registration {reg:?} failed; declining to load");
@@ -115,4 +117,9 @@ pub fn unload() -> bool {
     }
     undo_all(&mut LEDGER.lock().unwrap_or_else(|p| p.into_inner()));
     true
+}
+
+/// `module reload res_agi_rs.so`: re-reads res_agi_rs.conf (parked calls are not touched).
+pub fn reload() -> bool {
+    crate::config::load()
 }

@@ -7,11 +7,16 @@
 //! takes the channel elsewhere, wait there and run in the channel's next run. Unlike stock,
 //! nothing is lost: a command still queued when the channel hangs up, or when it is
 //! destroyed, gets one explicit cancellation.
-use crate::events::{self, CancelReason};
-use std::collections::VecDeque;
+use crate::context::InterruptFlag;
+use crate::events::{self, CancelReason, Owner};
+use crate::ffi::channel::{AgiFds, Chan, ChanLock};
+use crate::ffi::process::EventFd;
+use crate::interrupt::{classify, Stop};
+use std::collections::{BTreeMap, VecDeque};
 use std::ffi::CString;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Instant;
 
 /// A command waiting in a channel's queue.
 #[derive(Debug)]
@@ -26,6 +31,16 @@ pub struct Queued {
 pub enum PushError {
     /// The queue is gone with its channel.
     Closed,
+    /// The queue holds `maxqueue` commands already.
+    Full(usize),
+}
+
+/// The command a run is executing now.
+struct Running {
+    line: Vec<u8>,
+    started: Instant,
+    stop: Stop,
+    interrupted: bool,
 }
 
 /// One `AGI(agi:async)` run serving the queue.
@@ -37,6 +52,10 @@ pub struct Session {
     inner: Mutex<Inner>,
     /// The channel thread is (about to be) asleep in ast_waitfor: a pusher must wake it.
     sleeping: AtomicBool,
+    /// Who owns the queue (AGIClaim / ASYNCAGI_OWNER); shared with the events.
+    owner: Arc<Owner>,
+    /// Raised when the running command is interrupted (the command reads it).
+    interrupted: InterruptFlag,
 }
 
 /// std's futex-based Mutex: no thread-local state on Asterisk's threads (see crate::relay).
@@ -54,6 +73,28 @@ struct Inner {
     /// The channel headers of the last event of a run: used for the cancellations sent when
     /// the channel is destroyed, when it has no snapshot any more.
     last_headers: Vec<u8>,
+    running: Option<Running>,
+    /// When the current run began (the channel parked).
+    parked_since: Option<Instant>,
+    /// The control descriptor of interruptible commands, made by a run's first one and
+    /// closed when the run ends (no descriptor for a parked channel that never needs one).
+    ctrl: Option<EventFd>,
+}
+
+/// Why an interrupt was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum InterruptError {
+    NothingRunning,
+    /// The running command (its line) cannot be interrupted, and why.
+    Cannot(Vec<u8>, String),
+}
+
+/// What a channel's queue looks like now (AGIChannels, agi show channels).
+pub struct Status {
+    pub owner: Option<Vec<u8>>,
+    pub queued: usize,
+    pub running: Option<(Vec<u8>, f64)>,
+    pub parked_secs: f64,
 }
 
 impl Session {
@@ -61,13 +102,114 @@ impl Session {
         Session::default()
     }
 
-    pub fn push(&self, cmd: Queued) -> Result<(), PushError> {
+    pub fn push(&self, cmd: Queued, max: usize) -> Result<(), PushError> {
         let mut inner = lock(&self.inner);
         if inner.closed {
             return Err(PushError::Closed);
         }
+        if inner.queue.len() >= max {
+            return Err(PushError::Full(max));
+        }
         inner.queue.push_back(cmd);
         Ok(())
+    }
+
+    pub fn owner(&self) -> &Arc<Owner> {
+        &self.owner
+    }
+
+    pub fn interrupt_flag(&self) -> &InterruptFlag {
+        &self.interrupted
+    }
+
+    /// The command `run` is about to execute: what it must watch to be interruptible.
+    pub fn start_command(&self, run: RunId, line: &[u8]) -> AgiFds {
+        let stop = classify(line);
+        let mut inner = lock(&self.inner);
+        if inner.run != Some(run) {
+            return AgiFds::NONE;
+        }
+        let mut fds = AgiFds::NONE;
+        if stop == Stop::Ctrl {
+            if inner.ctrl.is_none() {
+                inner.ctrl = EventFd::new();
+            }
+            fds.ctrl = inner.ctrl.as_ref().map_or(-1, EventFd::raw);
+        }
+        self.interrupted.set(false);
+        inner.running = Some(Running { line: line.to_vec(), started: Instant::now(), stop, interrupted: false });
+        fds
+    }
+
+    /// The command has returned: whether it was interrupted. Takes the channel lock, then
+    /// the queue's (the order AGIInterrupt and a masquerade's fixup also take them in), so
+    /// that an interrupt can never land after this: what it set is undone here, and a file
+    /// the stopped command left attached is closed.
+    pub fn finish_command(&self, chan: &Chan) -> bool {
+        let interrupted = self.finish_locked(chan);
+        if interrupted {
+            chan.stop_stream();
+        }
+        interrupted
+    }
+
+    fn finish_locked(&self, chan: &Chan) -> bool {
+        let _chan = chan.lock();
+        let mut inner = lock(&self.inner);
+        let Some(running) = inner.running.take() else { return false };
+        if running.interrupted {
+            match running.stop {
+                Stop::Softhangup => chan.clear_interrupt_softhangup(),
+                Stop::Ctrl => {
+                    if let Some(c) = &inner.ctrl {
+                        c.drain();
+                    }
+                }
+                Stop::Not(_) => {}
+            }
+        }
+        running.interrupted
+    }
+
+    /// Interrupts the running command (the caller holds the channel's lock). With `flush`,
+    /// also takes every queued command out (to be cancelled by the caller). Returns the
+    /// interrupted command's line.
+    pub fn interrupt(&self, chan: &ChanLock, flush: bool) -> Result<(Vec<u8>, Vec<Queued>), InterruptError> {
+        let mut inner = lock(&self.inner);
+        let Inner { running, ctrl, queue, .. } = &mut *inner;
+        let Some(running) = running.as_mut() else {
+            return Err(InterruptError::NothingRunning);
+        };
+        match &running.stop {
+            Stop::Not(why) => return Err(InterruptError::Cannot(running.line.clone(), why.clone())),
+            Stop::Ctrl if !running.interrupted => {
+                if let Some(c) = ctrl {
+                    c.signal();
+                }
+            }
+            Stop::Softhangup if !running.interrupted => chan.interrupt_softhangup(),
+            _ => {}
+        }
+        running.interrupted = true;
+        self.interrupted.set(true);
+        let line = running.line.clone();
+        let flushed = if flush { queue.drain(..).collect() } else { Vec::new() };
+        Ok((line, flushed))
+    }
+
+    /// Takes every queued command out (not the running one), oldest first.
+    pub fn flush(&self) -> Vec<Queued> {
+        lock(&self.inner).queue.drain(..).collect()
+    }
+
+    pub fn status(&self) -> Status {
+        let inner = lock(&self.inner);
+        Status {
+            owner: self.owner.get(),
+            queued: inner.queue.len(),
+            running: inner.running.as_ref().map(|r| (r.line.clone(), r.started.elapsed().as_secs_f64())),
+            parked_secs: inner.parked_since.map_or(0.0, |t| t.elapsed().as_secs_f64()),
+        }
     }
 
     /// Starts a run; None when one is already running (nested AGI(agi:async)).
@@ -79,6 +221,7 @@ impl Session {
         }
         let run = RunId(RUNS.fetch_add(1, Ordering::Relaxed));
         inner.run = Some(run);
+        inner.parked_since = Some(Instant::now());
         Some(run)
     }
 
@@ -126,6 +269,9 @@ impl Session {
             return Vec::new();
         }
         inner.run = None;
+        inner.running = None;
+        inner.parked_since = None;
+        inner.ctrl = None;
         if !headers.is_empty() {
             inner.last_headers = headers;
         }
@@ -154,8 +300,9 @@ impl Session {
             return;
         }
         let headers = lock(&self.inner).last_headers.clone();
+        let owner = self.owner.get();
         for cmd in &leftovers {
-            events::cancelled_after_destroy(&headers, &cmd.id, CancelReason::Hangup);
+            events::cancelled_after_destroy(&headers, &cmd.id, CancelReason::Hangup, owner.as_deref());
         }
     }
 }
@@ -164,21 +311,50 @@ impl Session {
 pub enum EnqueueError {
     /// The channel has no Async AGI queue (it never ran AGI(agi:async)).
     NotInAsyncAgi,
+    /// The channel belongs to another application (its token).
+    Owned(Vec<u8>),
+    /// The queue is full (maxqueue).
+    Full(usize),
+}
+
+/// Who is asking, for the ownership rule: an AMI client with the `Owner` header it sent
+/// (empty when none), or the CLI (an administrator: never refused for ownership).
+#[derive(Clone, Copy)]
+pub enum Asker<'a> {
+    Ami(&'a [u8]),
+    Cli,
+}
+
+/// The channel's queue, if it has one (the channel lock is held only to find it).
+pub fn session_of(chan: &Chan) -> Option<Arc<Session>> {
+    chan.lock().datastore().and_then(|d| d.downcast::<Session>().ok())
+}
+
+/// Ok when `asker` may command a channel whose queue `session` is; Err(owner) otherwise.
+pub fn check_owner(session: &Session, asker: Asker) -> Result<(), Vec<u8>> {
+    match (asker, session.owner.get()) {
+        (Asker::Ami(token), Some(owner)) if token != owner.as_slice() => Err(owner),
+        _ => Ok(()),
+    }
 }
 
 /// Queues `command` on `chan`'s Async AGI queue and wakes the channel's thread if it sleeps.
 /// Shared by the manager action and the CLI.
-pub fn enqueue(
-    chan: &crate::ffi::channel::Chan,
-    command: Vec<u8>,
-    id: Vec<u8>,
-) -> Result<(), EnqueueError> {
+pub fn enqueue(chan: &Chan, command: Vec<u8>, id: Vec<u8>, asker: Asker) -> Result<(), EnqueueError> {
     // The channel lock is held only to find the session, never while waking the channel.
-    let session = chan.lock().datastore().and_then(|d| d.downcast::<Session>().ok());
-    let Some(session) = session.filter(|s| s.push(Queued { command: crate::ffi::cstring(command), id }).is_ok()) else {
+    let Some(session) = session_of(chan) else {
         crate::ast_log!(Warning, "Channel {} is not setup for Async AGI.", chan.name());
         return Err(EnqueueError::NotInAsyncAgi);
     };
+    check_owner(&session, asker).map_err(EnqueueError::Owned)?;
+    match session.push(Queued { command: crate::ffi::cstring(command), id }, crate::config::maxqueue()) {
+        Ok(()) => {}
+        Err(PushError::Full(n)) => return Err(EnqueueError::Full(n)),
+        Err(PushError::Closed) => {
+            crate::ast_log!(Warning, "Channel {} is not setup for Async AGI.", chan.name());
+            return Err(EnqueueError::NotInAsyncAgi);
+        }
+    }
     if session.take_sleeper() {
         chan.wake();
     }
@@ -186,4 +362,21 @@ pub fn enqueue(
         crate::ffi::log::debug(1, &format!("Added AGI command to channel {} queue", chan.name()));
     }
     Ok(())
+}
+
+/// Every channel now in AGI(agi:async): its queue and its uniqueid (AGIChannels). The one
+/// lock shared across channels, taken once when a run starts and once when it ends.
+static PARKED: Mutex<BTreeMap<u64, (Weak<Session>, Vec<u8>)>> = Mutex::new(BTreeMap::new());
+
+pub fn register_run(run: RunId, session: &Arc<Session>, uniqueid: Vec<u8>) {
+    PARKED.lock().unwrap_or_else(|p| p.into_inner()).insert(run.0, (Arc::downgrade(session), uniqueid));
+}
+
+pub fn unregister_run(run: RunId) {
+    PARKED.lock().unwrap_or_else(|p| p.into_inner()).remove(&run.0);
+}
+
+/// The channels in Async AGI, in the order they parked: (uniqueid, queue).
+pub fn parked() -> Vec<(Vec<u8>, Arc<Session>)> {
+    PARKED.lock().unwrap_or_else(|p| p.into_inner()).values().filter_map(|(w, u)| w.upgrade().map(|s| (u.clone(), s))).collect()
 }

@@ -35,7 +35,8 @@ pub fn run(ctx: &mut Ctx, argv: &[CString]) -> Status {
     if res > 0 && stop.is_some_and(|s| s.to_bytes().contains(&(res as u8))) {
         set(c"CPLAYBACKSTATUS", c"USERSTOPPED");
         set(c"CPLAYBACKSTOPKEY", &cstring([res as u8]));
-    } else if res > 0 && res == sys::AST_CONTROL_STREAM_STOP as i32 {
+    } else if (res > 0 && res == sys::AST_CONTROL_STREAM_STOP as i32) || (res < 0 && ctx.was_interrupted()) {
+        // Stopped from outside: AMI ControlPlayback (stock) or AGIInterrupt.
         set(c"CPLAYBACKSTATUS", c"REMOTESTOPPED");
         res = 0;
     } else if res < 0 {

@@ -41,6 +41,11 @@ pub fn run(ctx: &mut Ctx, argv: &[CString]) -> Status {
             -2
         }
     };
+    if res < 0 && ctx.was_interrupted() {
+        // AGIInterrupt made the application return as on hangup; the channel is still up.
+        ctx.reply("200 result=0 (interrupted)\n");
+        return Status::Success;
+    }
     ctx.result(res);
     Status::from_code(res)
 }

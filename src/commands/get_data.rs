@@ -12,6 +12,12 @@ pub fn run(ctx: &mut Ctx, argv: &[CString]) -> Status {
     let max = argv.get(4).map_or(1024, |m| atoi(m.to_bytes()));
     let (res, digits) = ctx.chan.get_data(&argv[2], max, timeout, ctx.fds);
     match res {
+        // Interrupted (AGIInterrupt): the digits collected so far.
+        2 if ctx.interruptible => {
+            ctx.reply("200 result=");
+            ctx.reply(digits);
+            ctx.reply(" (interrupted)\n");
+        }
         2 => {}
         1 => {
             ctx.reply("200 result=");

@@ -30,6 +30,11 @@ pub fn run(ctx: &mut Ctx, argv: &[CString]) -> Status {
             crate::ast_log!(Warning, "Unable to open {}", argv[2].to_string_lossy());
             Status::Failure
         }
+        // Interrupted (AGIInterrupt) while playing: no digit, the position reached.
+        Played::Done { res: 1, endpos } if ctx.interruptible => {
+            ctx.reply(format!("200 result=0 endpos={endpos}\n"));
+            Status::Success
+        }
         // A new command arrived from the script: no result line (stock).
         Played::Done { res: 1, .. } => Status::Success,
         Played::Done { mut res, endpos } => {

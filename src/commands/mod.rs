@@ -113,6 +113,11 @@ pub static BUILTIN: &[Command] = &[
 /// The answer of the SAY commands: nothing when `res` is 1 (stock: "a new command"
 /// arrived), else `200 result=<res>`; Failure when negative.
 fn say_result(ctx: &mut Ctx, res: i32) -> Status {
+    if res < 0 && ctx.was_interrupted() {
+        // Stopped by AGIInterrupt: no digit pressed.
+        ctx.result(0);
+        return Status::Success;
+    }
     if res == 1 {
         return Status::Success;
     }

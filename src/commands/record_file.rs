@@ -59,6 +59,12 @@ pub fn run(ctx: &mut Ctx, argv: &[CString]) -> Status {
             ctx.reply(format!("200 result={res} (waitfor) endpos={endpos}\n"));
             Status::Failure
         }
+        // Stopped by AGIInterrupt (which makes the recording end as on hangup): the file
+        // is kept, as for a digit.
+        Recorded::Hangup { endpos } if ctx.was_interrupted() => {
+            ctx.reply(format!("200 result=0 (interrupted) endpos={endpos}\n"));
+            Status::Success
+        }
         Recorded::Hangup { endpos } => {
             ctx.reply(format!("200 result=-1 (hangup) endpos={endpos}\n"));
             Status::Failure

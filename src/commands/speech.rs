@@ -102,6 +102,7 @@ pub fn recognize(ctx: &mut Ctx, argv: &[CString]) -> Status {
             line.extend_from_slice(format!(" endpos={endpos}\n").as_bytes());
             line
         }
+        Recognized::Hangup { endpos } if ctx.was_interrupted() => format!("200 result=0 (interrupted) endpos={endpos}\n").into_bytes(),
         Recognized::Hangup { endpos } => format!("200 result=1 (hangup) endpos={endpos}\n").into_bytes(),
         Recognized::Timeout { endpos } => format!("200 result=1 (timeout) endpos={endpos}\n").into_bytes(),
     };

@@ -40,6 +40,12 @@ pub fn run(ctx: &mut Ctx, argv: &[CString]) -> Status {
             ctx.reply(format!("200 result=-1 endpos={offset}\n"));
             Status::Failure
         }
+        // Interrupted (AGIInterrupt): the result so far, as if it had played to here.
+        Played::Done { res: 1, endpos } if ctx.interruptible => {
+            ctx.reply(format!("200 result=0 endpos={endpos}\n"));
+            chan.set_var(c"PLAYBACKSTATUS", c"SUCCESS");
+            Status::Success
+        }
         // A new command arrived from the script: no result line (stock).
         Played::Done { res: 1, .. } => Status::Success,
         Played::Done { res, endpos } => {

@@ -11,7 +11,11 @@ pub fn run(ctx: &mut Ctx, argv: &[CString]) -> Status {
     let Some(timeout) = scan_int(argv[3].to_bytes()) else {
         return Status::ShowUsage;
     };
-    let res = ctx.chan.wait_for_digit(timeout, ctx.fds);
+    let mut res = ctx.chan.wait_for_digit(timeout, ctx.fds);
+    if res == 1 && ctx.interruptible {
+        // Interrupted (AGIInterrupt): no digit, as a timeout.
+        res = 0;
+    }
     ctx.result(res);
     if res >= 0 { Status::Success } else { Status::Failure }
 }

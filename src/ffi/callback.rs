@@ -40,6 +40,12 @@ pub fn unload(body: impl FnOnce() -> bool) -> c_int {
     guard("module unload", -1, || if body() { 0 } else { -1 })
 }
 
+/// `reload_module`: 0 when the configuration was taken, -1 when something was refused.
+pub fn reload(body: impl FnOnce() -> bool) -> c_int {
+    let _inside = inside();
+    guard("module reload", -1, || if body() { 0 } else { -1 })
+}
+
 /// A dialplan application's exec: the channel it runs on and its data.
 pub fn app(chan: *mut sys::ast_channel, data: *const c_char, body: impl FnOnce(&Chan, &[u8]) -> i32) -> c_int {
     let _inside = inside();

@@ -80,6 +80,13 @@ impl Chan {
         unsafe { sys::ast_check_hangup_locked(self.raw()) != 0 }
     }
 
+    /// Takes back the soft-hangup bit `INTERRUPT_SOFTHANGUP` (set by
+    /// `ChanLock::interrupt_softhangup`); other bits (a real hangup, a redirect) stay.
+    pub fn clear_interrupt_softhangup(&self) {
+        // SAFETY: live channel; the function takes the channel lock itself.
+        unsafe { sys::ast_channel_clear_softhangup(self.raw(), INTERRUPT_SOFTHANGUP) }
+    }
+
     /// Whether the pending soft hangup is an async goto (AMI Redirect, ChannelRedirect).
     pub fn redirect_pending(&self) -> bool {
         let _l = self.lock();
@@ -361,7 +368,20 @@ pub struct ChanLock<'a> {
     chan: &'a Chan,
 }
 
+/// A soft-hangup bit no part of Asterisk 22 uses (its bits are 0–5 and 7): set to make an
+/// application that waits on the channel return as it does on hangup, then cleared, which
+/// leaves every other bit (a real hangup, a redirect) as it was. `ast_check_hangup` is true
+/// while any bit is set.
+pub const INTERRUPT_SOFTHANGUP: i32 = 1 << 28;
+
 impl ChanLock<'_> {
+    /// Sets `INTERRUPT_SOFTHANGUP` (ast_softhangup_nolock: the flag, a null frame to wake the
+    /// channel's thread, SIGURG if it blocks in a read). No event is published.
+    pub fn interrupt_softhangup(&self) {
+        // SAFETY: the channel is locked by self, as ast_softhangup_nolock requires.
+        unsafe { sys::ast_softhangup_nolock(self.chan.raw(), INTERRUPT_SOFTHANGUP) };
+    }
+
     fn find_store(&self) -> *mut sys::ast_datastore {
         // SAFETY: channel locked by self; the info pointer is static in the shim.
         unsafe { sys::ast_channel_datastore_find(self.chan.raw(), shim::rs_shim_datastore_info(), std::ptr::null()) }

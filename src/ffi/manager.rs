@@ -33,4 +33,42 @@ impl Action<'_> {
         // SAFETY: live session/message; the text is a value, not a format.
         unsafe { sys::astman_send_ack(self.s, self.m, t.as_ptr() as *mut _) }
     }
+
+    /// `astman_send_listack(s, m, text, "start")`: Response: Success, EventList: start.
+    pub fn send_list_ack(&self, text: &str) {
+        let t = cstring(text);
+        // SAFETY: live session/message; plain strings.
+        unsafe { sys::astman_send_listack(self.s, self.m, t.as_ptr() as *mut _, c"start".as_ptr() as *mut _) }
+    }
+
+    /// One event of a list: `Event: <name>`, the ActionID when the action had one, then
+    /// `body` (complete header lines), then the blank line.
+    pub fn send_list_item(&self, name: &str, body: &[u8]) {
+        let mut text = format!("Event: {name}\r\n").into_bytes();
+        let id = self.header(c"ActionID");
+        if !id.is_empty() {
+            text.extend_from_slice(b"ActionID: ");
+            text.extend(id.iter().map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }));
+            text.extend_from_slice(b"\r\n");
+        }
+        text.extend_from_slice(body);
+        text.extend_from_slice(b"\r\n");
+        self.append(&text);
+    }
+
+    /// `astman_append(s, "%s", text)`.
+    pub fn append(&self, text: &[u8]) {
+        let t = cstring(text);
+        // SAFETY: live session; the text is passed as a "%s" argument, never as a format.
+        unsafe { sys::astman_append(self.s, c"%s".as_ptr(), t.as_ptr()) }
+    }
+
+    /// The list's closing event (`EventList: Complete`, `ListItems: count`).
+    pub fn send_list_complete(&self, event: &CStr, count: usize) {
+        // SAFETY: live session/message; static event name.
+        unsafe {
+            sys::astman_send_list_complete_start(self.s, self.m, event.as_ptr(), count as i32);
+            sys::astman_send_list_complete_end(self.s);
+        }
+    }
 }

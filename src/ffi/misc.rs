@@ -1,5 +1,5 @@
 //! Registration with Asterisk and small helpers.
-use super::{cstring, opt_bytes, shim, sys, take_malloced};
+use super::{bytes, cstring, opt_bytes, shim, sys, take_malloced};
 use std::ffi::CStr;
 use std::os::raw::c_char;
 
@@ -16,9 +16,43 @@ pub fn unregister_app(name: &'static CStr) -> bool {
 }
 
 /// Registers the manager action `name` in the `agi` class (entry::rs_agi_manager_action).
-pub fn register_manager(name: &'static CStr) -> bool {
+/// Registers manager action `name` in the `agi` class; `which` picks the shim's callback
+/// (0 AGI, 1 AGIInterrupt, 2 AGIFlush, 3 AGIClaim, 4 AGIChannels).
+pub fn register_manager(name: &'static CStr, which: i32) -> bool {
     // SAFETY: static C string, kept by Asterisk for the registration's life.
-    unsafe { shim::rs_shim_register_manager(name.as_ptr(), sys::EVENT_FLAG_AGI as i32) == 0 }
+    unsafe { shim::rs_shim_register_manager(name.as_ptr(), sys::EVENT_FLAG_AGI as i32, which) == 0 }
+}
+
+/// What reading a configuration file gave.
+pub enum Config {
+    Missing,
+    Invalid,
+    /// The `name = value` pairs of one category, in file order.
+    Category(Vec<(Vec<u8>, Vec<u8>)>),
+}
+
+/// Reads `category` of configuration file `file` (from Asterisk's config directory).
+pub fn config_category(file: &CStr, category: &CStr) -> Config {
+    let mut cfg: *mut sys::ast_config = std::ptr::null_mut();
+    // SAFETY: valid C string; cfg is ours to fill.
+    if unsafe { shim::rs_shim_config_load(file.as_ptr(), &mut cfg) } != 0 {
+        return Config::Invalid;
+    }
+    if cfg.is_null() {
+        return Config::Missing;
+    }
+    let mut out = Vec::new();
+    // SAFETY: cfg is a loaded config we own until ast_config_destroy below; the variables
+    // belong to it and are copied while it lives.
+    unsafe {
+        let mut v = sys::ast_variable_browse(cfg, category.as_ptr());
+        while let Some(var) = v.as_ref() {
+            out.push((bytes(var.name), bytes(var.value)));
+            v = var.next;
+        }
+        sys::ast_config_destroy(cfg);
+    }
+    Config::Category(out)
 }
 
 pub fn unregister_manager(name: &'static CStr) -> bool {

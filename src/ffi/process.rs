@@ -151,3 +151,36 @@ impl Drop for SrvLookup {
         }
     }
 }
+
+/// An eventfd: what an Async AGI interrupt signals to the running command (passed as the
+/// command's control descriptor, as stock passes a script's stdout). Non-blocking, closed
+/// on exec and on Drop.
+pub struct EventFd(OwnedFd);
+
+impl EventFd {
+    pub fn new() -> Option<EventFd> {
+        // SAFETY: eventfd has no memory preconditions; a non-negative result is a new
+        // descriptor we own.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+        // SAFETY: fd was just opened and is owned by nobody else.
+        (fd >= 0).then(|| EventFd(unsafe { OwnedFd::from_raw_fd(fd) }))
+    }
+
+    pub fn raw(&self) -> RawFd {
+        self.0.as_raw_fd()
+    }
+
+    /// Makes the descriptor readable (wakes whoever waits on it).
+    pub fn signal(&self) {
+        let one: u64 = 1;
+        // SAFETY: writes 8 bytes from a live u64 to our descriptor.
+        let _ = unsafe { libc::write(self.raw(), (&one as *const u64).cast(), 8) };
+    }
+
+    /// Makes it unreadable again (consumes any signal).
+    pub fn drain(&self) {
+        let mut v: u64 = 0;
+        // SAFETY: reads at most 8 bytes into a live u64; non-blocking.
+        let _ = unsafe { libc::read(self.raw(), (&mut v as *mut u64).cast(), 8) };
+    }
+}

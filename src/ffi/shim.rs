@@ -4,7 +4,8 @@ use std::os::raw::{c_char, c_int, c_void};
 
 unsafe extern "C" {
     pub fn rs_shim_register_app(name: *const c_char, kind: c_int) -> c_int;
-    pub fn rs_shim_register_manager(action: *const c_char, authority: c_int) -> c_int;
+    pub fn rs_shim_register_manager(action: *const c_char, authority: c_int, which: c_int) -> c_int;
+    pub fn rs_shim_config_load(file: *const c_char, cfg: *mut *mut ast_config) -> c_int;
     pub fn rs_shim_cli_count() -> c_int;
     pub fn rs_shim_register_cli(i: c_int) -> c_int;
     pub fn rs_shim_unregister_cli(i: c_int) -> c_int;

@@ -47,3 +47,12 @@ impl Chan {
         }
     }
 }
+
+impl Chan {
+    /// `ast_stopstream`: closes whatever file is playing on the channel (an interrupted SAY
+    /// leaves its current file attached, as it does on hangup).
+    pub fn stop_stream(&self) {
+        // SAFETY: live channel; ast_stopstream locks the channel itself.
+        unsafe { sys::ast_stopstream(self.raw()) };
+    }
+}
