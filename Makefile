@@ -5,6 +5,7 @@ MODULE := build/res_agi_rs.so
 DESTDIR ?=
 ASTERISK_MODDIR ?= /usr/lib/x86_64-linux-gnu/asterisk/modules
 ASTERISK_ETCDIR ?= /etc/asterisk
+ASTERISK_DATADIR ?= /usr/share/asterisk
 
 .PHONY: all module sandbox demo test bench install clean
 
@@ -41,6 +42,7 @@ bench: module
 install: module
 	install -D -m 0755 $(MODULE) $(DESTDIR)$(ASTERISK_MODDIR)/res_agi_rs.so
 	install -D -m 0644 conf/res_agi_rs.conf.sample $(DESTDIR)$(ASTERISK_ETCDIR)/res_agi_rs.conf.sample
+	install -D -m 0644 docs/xml/res_agi_rs-en_US.xml $(DESTDIR)$(ASTERISK_DATADIR)/documentation/thirdparty/res_agi_rs-en_US.xml
 
 clean:
 	$(CARGO) clean

@@ -107,6 +107,14 @@ install_module() {
         install -m 0644 "$MODULE" "$tmpmod"
         mv -f "$tmpmod" "$ROOT$MODDIR/res_agi_rs.so"
     fi
+    # Asterisk's help for the actions beyond stock (read at startup from thirdparty/).
+    local xml="$HERE/docs/xml/res_agi_rs-en_US.xml" docdir="$ROOT/usr/share/asterisk/documentation/thirdparty"
+    if ! cmp -s "$xml" "$docdir/res_agi_rs-en_US.xml"; then
+        mkdir -p "$docdir"
+        local tmpxml; tmpxml=$(mktemp "$docdir/.res_agi_rs.XXXXXX")
+        install -m 0644 "$xml" "$tmpxml"
+        mv -f "$tmpxml" "$docdir/res_agi_rs-en_US.xml"
+    fi
 }
 
 prepare() {

@@ -357,3 +357,46 @@ fn a_full_queue_refuses_and_reload_keeps_the_last_good_value() {
     ast.wait_log("res_agi_rs.conf: maxqueue = 1000");
     assert_eq!(agi_result(&ami, &p, "NOOP"), "200 result=0\n");
 }
+
+/// The seed scenario of docs/examples/seed_scenario.py, run as a user would run it.
+#[test]
+fn the_seed_scenario_example_runs() {
+    let ast = Asterisk::start(Flavour::Ours);
+    let out = std::process::Command::new("python3")
+        .arg(project_dir().join("docs/examples/seed_scenario.py"))
+        .arg(ast.port.to_string())
+        .output()
+        .expect("run python3");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("AGIInterrupt: Success - Interrupted STREAM FILE tt-monkeys \"\"; flushed 1 queued command"), "{text}");
+    assert!(text.contains("prompt: 200 result=0 endpos="), "{text}");
+    assert!(text.contains("(interrupted)"), "{text}");
+    assert!(text.contains("hold: 511 Command cancelled: queue flushed (flush) (cancelled: flush)"), "{text}");
+    assert!(text.contains("dial: 200 result=0"), "{text}");
+}
+
+/// Asterisk's own help knows the new actions (docs/xml/res_agi_rs-en_US.xml, installed in the
+/// sandbox's documentation/thirdparty) and the new CLI commands.
+#[test]
+fn asterisk_help_shows_the_new_actions_and_commands() {
+    let ast = Asterisk::start(Flavour::Ours);
+    for (action, synopsis) in [
+        ("AGIInterrupt", "Interrupt the AGI command running on a channel in Async AGI."),
+        ("AGIFlush", "Cancel the AGI commands queued on a channel in Async AGI."),
+        ("AGIClaim", "Make a channel in Async AGI belong to one application."),
+        ("AGIChannels", "List the channels in Async AGI."),
+    ] {
+        let out = ast.cli(&format!("manager show command {action}"));
+        assert!(out.contains(synopsis), "{action}: {out}");
+    }
+    assert!(ast.cli("manager show command AGIInterrupt").contains("Flush"));
+    for (cmd, text) in [
+        ("core show help agi interrupt", "Usage: agi interrupt <channel name> [flush]"),
+        ("core show help agi flush", "Usage: agi flush <channel name>"),
+        ("core show help agi show channels", "Usage: agi show channels"),
+    ] {
+        let out = ast.cli(cmd);
+        assert!(out.contains(text), "{cmd}: {out}");
+    }
+}

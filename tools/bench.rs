@@ -30,6 +30,8 @@ struct Plan {
     fast_calls: usize,
     script_calls: usize,
     held_calls: usize,
+    /// Prompts stopped (AGIInterrupt, Redirect + re-park).
+    interrupts: usize,
     /// Alternating rounds of the per-call rows (stock, ours, stock, ours…).
     rounds: usize,
 }
@@ -49,6 +51,7 @@ const FULL: Plan = Plan {
     fast_calls: 300,
     script_calls: 200,
     held_calls: 300,
+    interrupts: 200,
     rounds: 5,
 };
 
@@ -67,6 +70,7 @@ const SMOKE: Plan = Plan {
     fast_calls: 10,
     script_calls: 10,
     held_calls: 10,
+    interrupts: 5,
     rounds: 1,
 };
 
@@ -597,6 +601,59 @@ fn per_call(plan: &Plan) -> (PerCall, PerCall) {
     (s, o)
 }
 
+/// Stopping a running prompt. Ours: `AGIInterrupt` sent → the prompt's `AsyncAGIExec`
+/// received. Both: an AMI `Redirect` to an extension that parks the call again sent → its
+/// new `AsyncAGIStart` received (stock's only way; it also ends the queue's run).
+fn stop_prompt(flavour: Flavour, plan: &Plan) -> (Vec<Duration>, Vec<Duration>) {
+    eprintln!("[bench] {flavour:?}: stopping a prompt, {} times each way", plan.interrupts);
+    let ast = Asterisk::start(flavour);
+    let mut c = Client::connect(ast.port);
+    let (chans, _) = park(&mut c, 1, "stop");
+    let chan = chans[0].clone();
+    // Stock picks a queued command up on its 100 ms poll: give the prompt time to start.
+    let settle = Duration::from_millis(if flavour == Flavour::Stock { 150 } else { 30 });
+    let mut interrupts = Vec::new();
+    if flavour == Flavour::Ours {
+        let mut i = 0;
+        while interrupts.len() < plan.interrupts {
+            i += 1;
+            let id = format!("p{i}");
+            c.agi(&chan, "STREAM FILE tt-monkeys \"\"", &id);
+            c.flush();
+            std::thread::sleep(settle);
+            let t = Instant::now();
+            c.send(&format!("Action: AGIInterrupt\r\nChannel: {chan}\r\nActionID: i{i}\r\n\r\n"));
+            c.flush();
+            loop {
+                match c.recv() {
+                    Msg::Exec { command_id, .. } if command_id == id => break,
+                    _ => {}
+                }
+            }
+            interrupts.push(t.elapsed());
+        }
+    }
+    let mut redirects = Vec::new();
+    for i in 0..plan.interrupts {
+        let id = format!("r{i}");
+        c.agi(&chan, "STREAM FILE tt-monkeys \"\"", &id);
+        c.flush();
+        std::thread::sleep(settle);
+        let t = Instant::now();
+        c.send(&format!("Action: Redirect\r\nChannel: {chan}\r\nContext: agi\r\nExten: reparknow\r\nPriority: 1\r\nActionID: rd{i}\r\n\r\n"));
+        c.flush();
+        loop {
+            match c.recv() {
+                Msg::Start { uniqueid, .. } if uniqueid == "stop0-2" => break,
+                _ => {}
+            }
+        }
+        redirects.push(t.elapsed());
+    }
+    hangup_all(&mut c, &ast);
+    (interrupts, redirects)
+}
+
 /// 10,000 channels parked at once (ours), each answering a NOOP; the CLI still answers.
 /// Both halves of 5,000 Local pairs are parked (see docs/benchmarks-notes.md for why).
 fn big_park(plan: &Plan) -> Vec<String> {
@@ -741,6 +798,8 @@ fn main() {
     let stock = measure(Flavour::Stock, plan);
     let ours = measure(Flavour::Ours, plan);
     let (pc_s, pc_o) = per_call(plan);
+    let (_, mut redirect_s) = stop_prompt(Flavour::Stock, plan);
+    let (mut interrupt_o, mut redirect_o) = stop_prompt(Flavour::Ours, plan);
     let rounds_text = format!(
         "Per-call rounds (stock / ours, calls/s): agi:// {}; script {}\n",
         pc_s.fast_rate.iter().zip(&pc_o.fast_rate).map(|(s, o)| format!("{s:.0}/{o:.0}")).collect::<Vec<_>>().join(", "),
@@ -764,6 +823,24 @@ fn main() {
         (format!("calls/s through a trivial local script (median of {} rounds of {} calls)", plan.rounds, plan.script_calls), format!("{:.0}", median(&pc_s.script_rate)), format!("{:.0}", median(&pc_o.script_rate)), ratio(false, median(&pc_s.script_rate), median(&pc_o.script_rate))),
         ("Asterisk CPU per call through a local script (ms, the script's own excluded)".into(), format!("{:.2}", median(&pc_s.script_cpu)), format!("{:.2}", median(&pc_o.script_cpu)), ratio(true, median(&pc_s.script_cpu), median(&pc_o.script_cpu))),
         (format!("RSS per running FastAGI call (KB, {} held)", plan.held_calls), format!("{:.1}", stock.fast_rss_per_call_kb), format!("{:.1}", ours.fast_rss_per_call_kb), ratio(true, stock.fast_rss_per_call_kb, ours.fast_rss_per_call_kb)),
+        (
+            format!("stop a running prompt, p50 (ms): stock Redirect + re-park, ours AGIInterrupt [{} each]", plan.interrupts),
+            format!("{:.3}", ms(percentile(&mut redirect_s, 0.5))),
+            format!("{:.3}", ms(percentile(&mut interrupt_o, 0.5))),
+            ratio(true, ms(percentile(&mut redirect_s, 0.5)), ms(percentile(&mut interrupt_o, 0.5))),
+        ),
+        (
+            "stop a running prompt, p99 (ms): same".into(),
+            format!("{:.3}", ms(percentile(&mut redirect_s, 0.99))),
+            format!("{:.3}", ms(percentile(&mut interrupt_o, 0.99))),
+            ratio(true, ms(percentile(&mut redirect_s, 0.99)), ms(percentile(&mut interrupt_o, 0.99))),
+        ),
+        (
+            "Redirect + re-park p50 (ms), both".into(),
+            format!("{:.3}", ms(percentile(&mut redirect_s, 0.5))),
+            format!("{:.3}", ms(percentile(&mut redirect_o, 0.5))),
+            ratio(true, ms(percentile(&mut redirect_s, 0.5)), ms(percentile(&mut redirect_o, 0.5))),
+        ),
         ("AMI floor: Ping round trip p50 (ms)".into(), format!("{:.3}", stock.ping_p50), format!("{:.3}", ours.ping_p50), "—".into()),
         ("AMI floor: pipelined Pings/s".into(), format!("{:.0}", stock.ping_rate), format!("{:.0}", ours.ping_rate), "—".into()),
     ];
