@@ -346,3 +346,36 @@ fn agi_show_channels_run(exec: &CliExec) -> CliOut {
     exec.print(&format!("{} channel{} in Async AGI\n", parked.len(), if parked.len() == 1 { "" } else { "s" }));
     CliOut::success()
 }
+
+/// `agi claim <channel> [owner]`: AGIClaim from the CLI. An administrator: the present owner
+/// is replaced (or, without an owner, the channel is released) whoever it is.
+pub fn agi_claim(call: CliCall) -> CliOut {
+    dispatch(
+        &CliCommand {
+            command: c"agi claim",
+            usage: c"Usage: agi claim <channel name> [owner]\n       Makes a channel in Async AGI belong to <owner> (its AGI events then carry\n       Owner: <owner>, and AMI clients must name it); without <owner>, releases it.\n",
+            complete: |gen| if gen.pos() == 2 { gen.complete_channels(2) } else { CliOut::none() },
+            exec: agi_claim_run,
+        },
+        call,
+    )
+}
+
+fn agi_claim_run(exec: &CliExec) -> CliOut {
+    let args = exec.args();
+    if args.len() < 3 || args.len() > 4 {
+        return CliOut::show_usage();
+    }
+    let Some((chan, session)) = cli_target(exec, &args[2]) else { return CliOut::failure() };
+    match args.get(3) {
+        Some(owner) => {
+            session.owner().set(Some(owner.clone()));
+            exec.print(&format!("Channel {} claimed by {}\n", chan.name(), String::from_utf8_lossy(owner)));
+        }
+        None => {
+            session.owner().set(None);
+            exec.print(&format!("Channel {} released\n", chan.name()));
+        }
+    }
+    CliOut::success()
+}

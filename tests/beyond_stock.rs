@@ -241,6 +241,10 @@ fn an_owned_call_is_commanded_and_seen_by_its_owner_only() {
     std::thread::sleep(Duration::from_millis(300));
     assert!(!b.snapshot().iter().any(|m| m.get("Uniqueid") == Some(&p.uniqueid) && m.get("Event").is_some_and(|e| e.contains("AGI"))), "appb saw appa's events");
     assert!(!a.snapshot().iter().any(|m| m.get("Uniqueid") == Some(&q.uniqueid)), "appa saw an unowned call's events");
+    // The CLI (an administrator) can hand it over whoever owns it.
+    assert_eq!(ast.cli(&format!("agi claim {} appb", p.channel)).trim(), format!("Channel {} claimed by appb", p.channel));
+    err(&a.action(&[("Action", "AGI"), ("Channel", &p.channel), ("Command", "NOOP"), ("Owner", "appa")]), &format!("Channel {} is owned by appb", p.channel));
+    assert_eq!(ast.cli(&format!("agi claim {} appa", p.channel)).trim(), format!("Channel {} claimed by appa", p.channel));
     // Handing over, then releasing.
     err(&b.action(&[("Action", "AGIClaim"), ("Channel", &p.channel), ("Owner", "appb")]), &format!("Channel {} is owned by appa", p.channel));
     ok(&a.action(&[("Action", "AGIClaim"), ("Channel", &p.channel), ("Owner", "appb"), ("CurrentOwner", "appa")]));
@@ -395,6 +399,7 @@ fn asterisk_help_shows_the_new_actions_and_commands() {
         ("core show help agi interrupt", "Usage: agi interrupt <channel name> [flush]"),
         ("core show help agi flush", "Usage: agi flush <channel name>"),
         ("core show help agi show channels", "Usage: agi show channels"),
+        ("core show help agi claim", "Usage: agi claim <channel name> [owner]"),
     ] {
         let out = ast.cli(cmd);
         assert!(out.contains(text), "{cmd}: {out}");
