@@ -275,15 +275,11 @@ fn agi_interrupt_run(exec: &CliExec) -> CliOut {
     }
     let Some((chan, session)) = cli_target(exec, &args[2]) else { return CliOut::failure() };
     match crate::manager::interrupt(&chan, &session, flush) {
-        crate::manager::Interrupted::Done { line, flushed } => {
-            let mut text = format!("Interrupted {}", String::from_utf8_lossy(&line));
-            if flush {
-                text += &format!("; flushed {flushed} queued command{}", if flushed == 1 { "" } else { "s" });
-            }
+        Ok(text) => {
             exec.print(&(text + "\n"));
             CliOut::success()
         }
-        crate::manager::Interrupted::Refused(why) => {
+        Err(why) => {
             exec.print(&(why + "\n"));
             CliOut::failure()
         }
@@ -309,9 +305,7 @@ fn agi_flush_run(exec: &CliExec) -> CliOut {
         return CliOut::show_usage();
     }
     let Some((chan, session)) = cli_target(exec, &args[2]) else { return CliOut::failure() };
-    let flushed = session.flush();
-    crate::manager::cancel_flushed(&chan, &session, &flushed);
-    exec.print(&format!("Flushed {} command{}\n", flushed.len(), if flushed.len() == 1 { "" } else { "s" }));
+    exec.print(&(crate::manager::flush(&chan, &session) + "\n"));
     CliOut::success()
 }
 

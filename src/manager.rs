@@ -62,22 +62,22 @@ fn target(action: &Action) -> Option<(ChannelRef, Arc<Session>)> {
 }
 
 /// Each flushed command gets its AsyncAGIExec with `Cancelled: flush`, in queue order.
-pub fn cancel_flushed(chan: &Chan, session: &Session, flushed: &[Queued]) {
+fn cancel_flushed(chan: &Chan, session: &Session, flushed: &[Queued]) {
     let mut events = Emitter::with_owner(chan, session.owner().clone());
     for cmd in flushed {
         events.async_exec_cancelled(&cmd.id, CancelReason::Flush);
     }
 }
 
-/// What an interrupt did, for the AMI response and the CLI.
-pub enum Interrupted {
-    Done { line: Vec<u8>, flushed: usize },
-    Refused(String),
+fn commands(n: usize) -> &'static str {
+    if n == 1 { "command" } else { "commands" }
 }
 
-/// Interrupts the command running on `chan` (and flushes its queue with `flush`).
-pub fn interrupt(chan: &Chan, session: &Session, flush: bool) -> Interrupted {
-    // Channel lock first, then the queue's: the order finish_command and a masquerade use.
+/// Interrupts the command running on `chan` (and flushes its queue with `flush`). Ok: what
+/// the AMI response and the CLI say it did; Err: why it was refused. (Shared by both.)
+pub fn interrupt(chan: &Chan, session: &Session, flush: bool) -> Result<String, String> {
+    // Channel lock (ast_softhangup_nolock needs it) first, then the queue's: the order a
+    // masquerade's fixup takes them in.
     let result = {
         let locked = chan.lock();
         session.interrupt(&locked, flush)
@@ -85,48 +85,48 @@ pub fn interrupt(chan: &Chan, session: &Session, flush: bool) -> Interrupted {
     match result {
         Ok((line, flushed)) => {
             cancel_flushed(chan, session, &flushed);
-            Interrupted::Done { line, flushed: flushed.len() }
+            let mut text = format!("Interrupted {}", String::from_utf8_lossy(&line));
+            if flush {
+                text += &format!("; flushed {} queued {}", flushed.len(), commands(flushed.len()));
+            }
+            Ok(text)
         }
-        Err(InterruptError::NothingRunning) => Interrupted::Refused(format!("No AGI command running on channel {}", chan.name())),
-        Err(InterruptError::Cannot(line, why)) => {
-            Interrupted::Refused(format!("Cannot interrupt {}: {why}", String::from_utf8_lossy(&line)))
-        }
+        Err(InterruptError::NothingRunning) => Err(format!("No AGI command running on channel {}", chan.name())),
+        Err(InterruptError::Cannot(line, why)) => Err(format!("Cannot interrupt {}: {why}", String::from_utf8_lossy(&line))),
     }
 }
 
-fn yes(v: &[u8]) -> bool {
-    matches!(v.to_ascii_lowercase().as_slice(), b"yes" | b"true" | b"y" | b"t" | b"1" | b"on")
+/// Cancels every command queued on `chan` (not the running one); what AMI and the CLI say.
+pub fn flush(chan: &Chan, session: &Session) -> String {
+    let flushed = session.flush();
+    cancel_flushed(chan, session, &flushed);
+    format!("Flushed {} {}", flushed.len(), commands(flushed.len()))
+}
+
+/// `target`, for an action that must come from the channel's owner when it has one.
+fn owned_target(action: &Action) -> Option<(ChannelRef, Arc<Session>)> {
+    let (chan, session) = target(action)?;
+    if let Err(by) = check_owner(&session, Asker::Ami(&action.header(c"Owner"))) {
+        action.send_error(&owned_text(&chan, &by));
+        return None;
+    }
+    Some((chan, session))
 }
 
 pub fn action_interrupt(action: &Action) -> i32 {
-    let Some((chan, session)) = target(action) else { return 0 };
-    if let Err(by) = check_owner(&session, Asker::Ami(&action.header(c"Owner"))) {
-        action.send_error(&owned_text(&chan, &by));
-        return 0;
-    }
-    let flush = yes(&action.header(c"Flush"));
+    let Some((chan, session)) = owned_target(action) else { return 0 };
+    // Asterisk's own truth test (yes, true, y, t, 1, on), as for every AMI flag.
+    let flush = crate::ffi::misc::is_true(&action.header(c"Flush"));
     match interrupt(&chan, &session, flush) {
-        Interrupted::Done { line, flushed } => {
-            let mut text = format!("Interrupted {}", String::from_utf8_lossy(&line));
-            if flush {
-                text += &format!("; flushed {flushed} queued command{}", if flushed == 1 { "" } else { "s" });
-            }
-            action.send_ack(&text);
-        }
-        Interrupted::Refused(why) => action.send_error(&why),
+        Ok(text) => action.send_ack(&text),
+        Err(why) => action.send_error(&why),
     }
     0
 }
 
 pub fn action_flush(action: &Action) -> i32 {
-    let Some((chan, session)) = target(action) else { return 0 };
-    if let Err(by) = check_owner(&session, Asker::Ami(&action.header(c"Owner"))) {
-        action.send_error(&owned_text(&chan, &by));
-        return 0;
-    }
-    let flushed = session.flush();
-    cancel_flushed(&chan, &session, &flushed);
-    action.send_ack(&format!("Flushed {} command{}", flushed.len(), if flushed.len() == 1 { "" } else { "s" }));
+    let Some((chan, session)) = owned_target(action) else { return 0 };
+    action.send_ack(&flush(&chan, &session));
     0
 }
 

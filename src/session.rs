@@ -141,34 +141,32 @@ impl Session {
         fds
     }
 
-    /// The command has returned: whether it was interrupted. Takes the channel lock, then
-    /// the queue's (the order AGIInterrupt and a masquerade's fixup also take them in), so
-    /// that an interrupt can never land after this: what it set is undone here, and a file
-    /// the stopped command left attached is closed.
+    /// The command has returned: whether it was interrupted. Taking the running command
+    /// out under the queue's lock is the point after which no interrupt can reach it (an
+    /// interrupt finds nothing running); what an earlier one set is undone after that: the
+    /// eventfd drained, or exactly our soft-hangup bit cleared (no later command has started
+    /// yet, so the bit is this command's), and a file the stopped command left attached is
+    /// closed. The channel lock is not taken: an uninterrupted command costs one queue lock.
     pub fn finish_command(&self, chan: &Chan) -> bool {
-        let interrupted = self.finish_locked(chan);
-        if interrupted {
-            chan.stop_stream();
-        }
-        interrupted
-    }
-
-    fn finish_locked(&self, chan: &Chan) -> bool {
-        let _chan = chan.lock();
-        let mut inner = lock(&self.inner);
-        let Some(running) = inner.running.take() else { return false };
-        if running.interrupted {
-            match running.stop {
-                Stop::Softhangup => chan.clear_interrupt_softhangup(),
-                Stop::Ctrl => {
-                    if let Some(c) = &inner.ctrl {
-                        c.drain();
+        let stop = {
+            let mut inner = lock(&self.inner);
+            match inner.running.take() {
+                Some(r) if r.interrupted => {
+                    if r.stop == Stop::Ctrl {
+                        if let Some(c) = &inner.ctrl {
+                            c.drain();
+                        }
                     }
+                    r.stop
                 }
-                Stop::Not(_) => {}
+                _ => return false,
             }
+        };
+        if stop == Stop::Softhangup {
+            chan.clear_interrupt_softhangup();
         }
-        running.interrupted
+        chan.stop_stream();
+        true
     }
 
     /// Interrupts the running command (the caller holds the channel's lock). With `flush`,
