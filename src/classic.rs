@@ -259,11 +259,18 @@ fn session(chan: &Chan, request: &[u8], peer: Peer, mut dead: bool, args: &[Vec<
         }
         careful_write(out, text)
     };
-    // The environment, one line per write as stock's setup_env sends it.
+    // The environment. Stock's setup_env writes it line by line (about 25 writes); the peer
+    // reads lines from a stream either way, so it goes out in one write (logged line by line
+    // for `agi set debug`, as stock logs it).
     let environment = env::build(&chan.env_facts(current_thread_id()), request, args, peer.audio.is_some());
-    for line in environment.split_inclusive(|&b| b == b'\n') {
-        send(line);
+    if crate::ffi::agi::debug() {
+        for line in environment.split_inclusive(|&b| b == b'\n') {
+            let mut text = format!("<{name}>AGI Tx >> ").into_bytes();
+            text.extend_from_slice(line);
+            crate::ffi::log::verbose(&text);
+        }
     }
+    careful_write(out, &environment);
 
     let mut events = Emitter::new(chan);
     let mut io = SessionIo::default();
