@@ -7,7 +7,7 @@ ASTERISK_MODDIR ?= /usr/lib/x86_64-linux-gnu/asterisk/modules
 ASTERISK_ETCDIR ?= /etc/asterisk
 ASTERISK_DATADIR ?= /usr/share/asterisk
 
-.PHONY: all module sandbox demo test bench install clean
+.PHONY: all module sandbox demo test bench stress fuzz install clean
 
 all: module
 
@@ -38,6 +38,15 @@ test: module build/test_speech.so
 
 bench: module
 	$(CARGO) run --release --quiet --bin bench
+
+# Storms and unload under load on a real Asterisk (minutes); writes docs/reliability.md.
+stress: module build/test_speech.so
+	$(CARGO) run --release --quiet --bin stress
+
+# The parsers' property tests at 10 million inputs each (hours on 2 cores; make test runs
+# 10,000 each).
+fuzz:
+	FUZZ_CASES=10000000 $(CARGO) test --release --test fuzz_parsers -- --test-threads=2
 
 install: module
 	install -D -m 0755 $(MODULE) $(DESTDIR)$(ASTERISK_MODDIR)/res_agi_rs.so

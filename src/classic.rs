@@ -9,6 +9,7 @@
 //! `AGIEXITONHANGUP=yes` to leave at once, and `AGISTATUS` SUCCESS, FAILURE, NOTFOUND or
 //! HANGUP.
 use crate::engine::{self, SessionIo};
+use crate::lines::LineReader;
 use crate::env;
 use crate::events::Emitter;
 use crate::ffi::channel::{current_thread_id, in_intercept_routine, AgiFds, Chan, Ready};
@@ -33,10 +34,6 @@ pub enum AgiResult {
 /// MAX_AGI_CONNECT).
 const AGI_PORT: u16 = 4573;
 const CONNECT_TIMEOUT_MS: u64 = 2000;
-/// A command line is at most this long (stock's fgets into an 8,192-byte buffer); a longer
-/// one is taken in pieces of this size, each a command line of its own, as stock does.
-const MAX_LINE: usize = 8191;
-
 /// Where the lines come from and the answers go.
 struct Peer {
     read: OwnedFd,
@@ -208,38 +205,6 @@ fn connect_ha(url: &[u8]) -> Result<TcpStream, AgiResult> {
         crate::ast_log!(Warning, "SRV lookup failed for {url_text}");
     }
     Err(AgiResult::Failure)
-}
-
-/// Splits what the peer sent into command lines (stock's fgets into an 8 KB buffer).
-#[derive(Default)]
-pub struct LineReader {
-    buf: Vec<u8>,
-}
-
-impl LineReader {
-    /// The next complete line in what was read (without its newline), if any. A line of
-    /// more than `MAX_LINE` bytes comes out in `MAX_LINE`-byte pieces.
-    pub fn next_line(&mut self) -> Option<Vec<u8>> {
-        let end = match self.buf.iter().take(MAX_LINE).position(|&b| b == b'\n') {
-            Some(i) => i + 1,
-            None if self.buf.len() >= MAX_LINE => MAX_LINE,
-            None => return None,
-        };
-        let mut line: Vec<u8> = self.buf.drain(..end).collect();
-        if line.last() == Some(&b'\n') {
-            line.pop();
-        }
-        Some(line)
-    }
-
-    /// What is left at end of file (a last line without newline).
-    pub fn rest(&mut self) -> Option<Vec<u8>> {
-        (!self.buf.is_empty()).then(|| std::mem::take(&mut self.buf))
-    }
-
-    pub fn push(&mut self, data: &[u8]) {
-        self.buf.extend_from_slice(data);
-    }
 }
 
 /// stock's run_agi: environment out, then command lines in and responses out until the peer

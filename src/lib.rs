@@ -30,6 +30,7 @@ pub mod exports;
 pub mod events;
 pub mod failpoint;
 pub mod interrupt;
+pub mod lines;
 pub mod manager;
 pub mod module;
 pub mod parse;

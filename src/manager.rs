@@ -136,6 +136,11 @@ pub fn action_claim(action: &Action) -> i32 {
     let Some((chan, session)) = target(action) else { return 0 };
     let wanted = action.header(c"Owner");
     let current = action.header(c"CurrentOwner");
+    if wanted.iter().any(|&b| b < b' ' || b == 0x7f) {
+        // The token goes into every event of the call as a header value.
+        action.send_error("Owner may not contain control characters");
+        return 0;
+    }
     // One decision under the owner's lock: two racing claims cannot both win.
     let outcome = session.owner().update(|owner| match owner {
         Some(o) if *o != wanted && *o != current => Err(o.clone()),

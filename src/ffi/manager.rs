@@ -3,6 +3,12 @@ use super::{bytes, cstring, sys};
 use std::ffi::CStr;
 use std::marker::PhantomData;
 
+/// A response's `Message:` may quote what the client sent (a channel name, an owner token):
+/// a CR or LF in it would start a forged header line, so each becomes a space.
+fn one_line(text: &str) -> String {
+    text.replace(['\r', '\n'], " ")
+}
+
 pub struct Action<'a> {
     s: *mut sys::mansession,
     m: *const sys::message,
@@ -23,13 +29,13 @@ impl Action<'_> {
     }
 
     pub fn send_error(&self, text: &str) {
-        let t = cstring(text);
+        let t = cstring(one_line(text));
         // SAFETY: live session/message; the text is a value, not a format.
         unsafe { sys::astman_send_error(self.s, self.m, t.as_ptr() as *mut _) }
     }
 
     pub fn send_ack(&self, text: &str) {
-        let t = cstring(text);
+        let t = cstring(one_line(text));
         // SAFETY: live session/message; the text is a value, not a format.
         unsafe { sys::astman_send_ack(self.s, self.m, t.as_ptr() as *mut _) }
     }

@@ -24,6 +24,7 @@ pub mod agi;
 pub mod channel;
 pub mod cli;
 pub mod db;
+pub mod facts;
 pub mod callback;
 pub mod guard;
 pub mod log;

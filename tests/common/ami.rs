@@ -41,6 +41,9 @@ pub struct Ami {
     ids: AtomicUsize,
 }
 
+/// How many times a wait had to nudge Asterisk's manager (see `Ami::wait_for`).
+pub static NUDGES: AtomicUsize = AtomicUsize::new(0);
+
 pub fn decode(s: &str) -> String {
     String::from_utf8_lossy(&decode_bytes(s)).into_owned()
 }
@@ -70,7 +73,10 @@ impl Ami {
                 let text = String::from_utf8_lossy(&line);
                 let text = text.trim_end_matches(['\r', '\n']);
                 if text.is_empty() {
-                    if !cur.headers.is_empty() {
+                    let nudge = cur.headers.iter().any(|(k, v)| k == "ActionID" && v == "rs-nudge");
+                    if nudge {
+                        cur = Message::default();
+                    } else if !cur.headers.is_empty() {
                         let mut q = sh.queue.lock().unwrap();
                         q.0.push(std::mem::take(&mut cur));
                         sh.cond.notify_all();
@@ -121,36 +127,43 @@ impl Ami {
             .unwrap_or_else(|| panic!("no response to ActionID {action_id}"))
     }
 
-    /// Waits for (and consumes) the first message matching `pred`.
-    pub fn wait(&self, timeout: Duration, pred: impl Fn(&Message) -> bool) -> Option<Message> {
+    /// Waits until `f` finds what it wants in the messages received so far (it may take
+    /// them out), or `timeout` passes. Every second of waiting it sends an `Action: Ping`
+    /// (its response is dropped by the reader): Asterisk 22.10's manager can lose the wake-up
+    /// of a session thread that is just going back to poll (asterisk/asterisk#2145, fixed
+    /// upstream by a per-session alert pipe), leaving events queued in Asterisk until the
+    /// client sends something. NUDGES counts how often a wait needed it.
+    fn wait_for<T>(&self, timeout: Duration, mut f: impl FnMut(&mut Vec<Message>) -> Option<T>) -> Option<T> {
         let deadline = Instant::now() + timeout;
         let mut q = self.shared.queue.lock().unwrap();
         loop {
-            if let Some(pos) = q.0.iter().position(&pred) {
-                return Some(q.0.remove(pos));
+            if let Some(found) = f(&mut q.0) {
+                return Some(found);
             }
             let now = Instant::now();
             if now >= deadline || q.1 {
                 return None;
             }
-            q = self.shared.cond.wait_timeout(q, deadline - now).unwrap().0;
+            let slice = (deadline - now).min(Duration::from_secs(1));
+            let (guard, res) = self.shared.cond.wait_timeout(q, slice).unwrap();
+            q = guard;
+            if res.timed_out() && Instant::now() < deadline {
+                drop(q);
+                NUDGES.fetch_add(1, Ordering::SeqCst);
+                self.send_raw(b"Action: Ping\r\nActionID: rs-nudge\r\n\r\n");
+                q = self.shared.queue.lock().unwrap();
+            }
         }
+    }
+
+    /// Waits for (and consumes) the first message matching `pred`.
+    pub fn wait(&self, timeout: Duration, pred: impl Fn(&Message) -> bool) -> Option<Message> {
+        self.wait_for(timeout, |q| q.iter().position(&pred).map(|pos| q.remove(pos)))
     }
 
     /// Waits until a message matching `pred` has arrived, leaving it (and all others) queued.
     pub fn wait_present(&self, timeout: Duration, pred: impl Fn(&Message) -> bool) -> bool {
-        let deadline = Instant::now() + timeout;
-        let mut q = self.shared.queue.lock().unwrap();
-        loop {
-            if q.0.iter().any(&pred) {
-                return true;
-            }
-            let now = Instant::now();
-            if now >= deadline || q.1 {
-                return false;
-            }
-            q = self.shared.cond.wait_timeout(q, deadline - now).unwrap().0;
-        }
+        self.wait_for(timeout, |q| q.iter().any(&pred).then_some(())).is_some()
     }
 
     /// Like `wait`, panicking (with what did arrive) on timeout.
@@ -177,19 +190,10 @@ impl Ami {
     /// Waits for a message matching `pred`, then removes and returns, in arrival order, every
     /// message up to and including it. Panics (with what did arrive) on timeout.
     pub fn take_until(&self, timeout: Duration, pred: impl Fn(&Message) -> bool) -> Vec<Message> {
-        let deadline = Instant::now() + timeout;
-        let mut q = self.shared.queue.lock().unwrap();
-        loop {
-            if let Some(pos) = q.0.iter().position(&pred) {
-                return q.0.drain(..=pos).collect();
-            }
-            let now = Instant::now();
-            if now >= deadline || q.1 {
-                let seen: Vec<String> = q.0.iter().map(|m| format!("{:?}", m.headers)).collect();
-                panic!("expected message did not arrive in {timeout:?}; unconsumed messages:\n{}", seen.join("\n"));
-            }
-            q = self.shared.cond.wait_timeout(q, deadline - now).unwrap().0;
-        }
+        self.wait_for(timeout, |q| q.iter().position(&pred).map(|pos| q.drain(..=pos).collect())).unwrap_or_else(|| {
+            let seen: Vec<String> = self.snapshot().iter().map(|m| format!("{:?}", m.headers)).collect();
+            panic!("expected message did not arrive in {timeout:?}; unconsumed messages:\n{}", seen.join("\n"))
+        })
     }
 
     /// Waits `quiet` and returns (consuming) every message matching `pred` that arrived.

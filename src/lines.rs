@@ -1,0 +1,38 @@
+//! Command lines out of what a script or FastAGI server sent: stock reads them with fgets
+//! into an 8 KB buffer. Pure (no Asterisk): tests/fuzz_parsers.rs throws arbitrary input at it.
+
+/// A command line is at most this long (stock's fgets into an 8,192-byte buffer); a longer
+/// one is taken in pieces of this size, each a command line of its own, as stock does.
+pub const MAX_LINE: usize = 8191;
+
+/// Splits what the peer sent into command lines (stock's fgets into an 8 KB buffer).
+#[derive(Default)]
+pub struct LineReader {
+    buf: Vec<u8>,
+}
+
+impl LineReader {
+    /// The next complete line in what was read (without its newline), if any. A line of
+    /// more than `MAX_LINE` bytes comes out in `MAX_LINE`-byte pieces.
+    pub fn next_line(&mut self) -> Option<Vec<u8>> {
+        let end = match self.buf.iter().take(MAX_LINE).position(|&b| b == b'\n') {
+            Some(i) => i + 1,
+            None if self.buf.len() >= MAX_LINE => MAX_LINE,
+            None => return None,
+        };
+        let mut line: Vec<u8> = self.buf.drain(..end).collect();
+        if line.last() == Some(&b'\n') {
+            line.pop();
+        }
+        Some(line)
+    }
+
+    /// What is left at end of file (a last line without newline).
+    pub fn rest(&mut self) -> Option<Vec<u8>> {
+        (!self.buf.is_empty()).then(|| std::mem::take(&mut self.buf))
+    }
+
+    pub fn push(&mut self, data: &[u8]) {
+        self.buf.extend_from_slice(data);
+    }
+}

@@ -1,0 +1,16 @@
+//! The short version of `make stress` (`stress --short`: 50 calls per storm, 6 unload
+//! cycles): every command ends in exactly one AsyncAGIExec under each storm, no channel is
+//! left, the CLI answers within 1 s, the module works after every unload/load.
+use std::process::Command;
+
+#[test]
+fn stress_short_passes() {
+    let out = Command::new(env!("CARGO_BIN_EXE_stress")).arg("--short").output().expect("run the stress binary");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "stress --short failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    for storm in ["Hangup", "Redirect", "Break", "Mix"] {
+        assert!(stdout.contains(&format!("storm {storm}: 50 calls")), "no {storm} storm in:\n{stdout}");
+    }
+    assert!(stdout.contains("missing [], duplicated []"), "{stdout}");
+    assert!(stdout.lines().last() == Some("PASS"), "{stdout}");
+}
