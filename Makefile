@@ -7,7 +7,7 @@ ASTERISK_MODDIR ?= /usr/lib/x86_64-linux-gnu/asterisk/modules
 ASTERISK_ETCDIR ?= /etc/asterisk
 ASTERISK_DATADIR ?= /usr/share/asterisk
 
-.PHONY: all module sandbox demo test bench stress fuzz install clean
+.PHONY: all module sandbox demo test bench stress soak fuzz install clean
 
 all: module
 
@@ -42,6 +42,10 @@ bench: module
 # Storms and unload under load on a real Asterisk (minutes); writes docs/reliability.md.
 stress: module build/test_speech.so
 	$(CARGO) run --release --quiet --bin stress
+
+# 30 minutes at 500 parked calls; writes docs/soak.csv and docs/soak.svg (make test runs 2).
+soak: module
+	$(CARGO) run --release --quiet --bin soak -- 30
 
 # The parsers' property tests at 10 million inputs each (hours on 2 cores; make test runs
 # 10,000 each).

@@ -135,7 +135,7 @@ impl Asterisk {
         }
     }
 
-    fn cli_raw(&self, cmd: &str) -> Option<String> {
+    pub fn cli_raw(&self, cmd: &str) -> Option<String> {
         let out = Command::new("chroot")
             .arg(&self.root)
             .args(["asterisk", "-C", &self.conf(), "-rx", cmd])

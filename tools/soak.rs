@@ -1,0 +1,257 @@
+//! `make soak`: 30 minutes (`soak MINUTES` for another length; `make test` runs 2) at 500
+//! parked calls with a steady mix: commands of every kind (EXEC Playback among them), DTMF
+//! played into calls (AMI `PlayDTMF`), calls arriving and leaving, breaks and redirects.
+//! Every 10 s Asterisk's RSS, open descriptors, threads and the command latency (p50, p99 of
+//! that window) go to a CSV, drawn as docs/soak.svg (plotters). Pass: every command answered
+//! exactly once, RSS flat after warm-up, p99 stable.
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::{Asterisk, Flavour};
+use plotters::prelude::*;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+const PARKED: usize = 500;
+const MIX: &[&str] = &[
+    "NOOP",
+    "GET VARIABLE UNIQUEID",
+    "SET VARIABLE SOAK 1",
+    "CHANNEL STATUS",
+    "DATABASE PUT soak key value",
+    "DATABASE GET soak key",
+    "STREAM FILE beep \"\"",
+    "EXEC Playback beep",
+    "SAY DIGITS 12 \"\"",
+    "WAIT FOR DIGIT 300",
+    "GET FULL VARIABLE ${CHANNEL}",
+    "NO SUCH COMMAND",
+];
+
+struct Sample {
+    secs: f64,
+    rss_mb: f64,
+    fds: usize,
+    threads: usize,
+    p50_ms: f64,
+    p99_ms: f64,
+    answered: usize,
+    parked: usize,
+}
+
+fn proc_status(pid: u32, key: &str) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    s.lines().find(|l| l.starts_with(key)).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()).unwrap_or(0)
+}
+
+fn pct(v: &mut [f64], p: f64) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[((v.len() - 1) as f64 * p).round() as usize]
+}
+
+fn main() {
+    let minutes: f64 = std::env::args().nth(1).and_then(|m| m.parse().ok()).unwrap_or(30.0);
+    let short = minutes < 5.0;
+    let ast = Asterisk::start(Flavour::Ours);
+    let pid = ast.pid();
+    let ami = ast.ami();
+    ami.action(&[("Action", "Events"), ("EventMask", "agi,user")]);
+    // channel name → uniqueid of the calls now parked
+    let mut parked: HashMap<String, String> = HashMap::new();
+    let mut sent: HashMap<String, Instant> = HashMap::new();
+    let mut answers: HashMap<String, usize> = HashMap::new();
+    let mut window: Vec<f64> = Vec::new();
+    let mut samples: Vec<Sample> = Vec::new();
+    let mut next_call = 0usize;
+    let mut next_cmd = 0usize;
+    let mut rng = 0x2545F4914F6CDD1Du64;
+    let mut rand = move |n: usize| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        (rng % n as u64) as usize
+    };
+    let start = Instant::now();
+    let end = start + Duration::from_secs_f64(minutes * 60.0);
+    let mut next_sample = start + Duration::from_secs(10);
+    let mut originating = 0usize;
+    eprintln!("[soak] {minutes} min at {PARKED} parked calls");
+    while Instant::now() < end {
+        // Keep PARKED calls up: originate what is missing.
+        while parked.len() + originating < PARKED {
+            ami.send(&[
+                ("Action", "Originate"),
+                ("Channel", "Local/park@agi"),
+                ("Application", "Wait"),
+                ("Data", "3600"),
+                ("Async", "true"),
+                ("OtherChannelId", &format!("soak{next_call}-2")),
+                ("ChannelId", &format!("soak{next_call}-1")),
+            ]);
+            next_call += 1;
+            originating += 1;
+        }
+        for m in ami.collect(Duration::from_millis(20), |m| m.get("Event").is_some() || m.get("Response").is_some()) {
+            match m.get("Event") {
+                Some("AsyncAGIStart") => {
+                    parked.insert(m.get("Channel").unwrap().to_string(), m.get("Uniqueid").unwrap().to_string());
+                    originating = originating.saturating_sub(1);
+                }
+                Some("AsyncAGIEnd") => {
+                    parked.remove(m.get("Channel").unwrap());
+                }
+                Some("AsyncAGIExec") => {
+                    if let Some(id) = m.get("CommandId") {
+                        *answers.entry(id.to_string()).or_default() += 1;
+                        if let Some(t) = sent.get(id) {
+                            window.push(t.elapsed().as_secs_f64() * 1000.0);
+                        }
+                    }
+                }
+                // A command sent to a call that had just gone is refused at once: not counted.
+                None if m.get("Response") == Some("Error") => {
+                    if let Some(id) = m.get("ActionID").filter(|id| id.starts_with('k')) {
+                        sent.remove(id);
+                    }
+                }
+                _ => {}
+            }
+        }
+        // About 200 commands a second over the parked calls, plus DTMF, departures, breaks and
+        // redirects now and then.
+        let names: Vec<String> = parked.keys().cloned().collect();
+        if names.is_empty() {
+            continue;
+        }
+        for _ in 0..4 {
+            let chan = &names[rand(names.len())];
+            let id = format!("k{next_cmd}");
+            next_cmd += 1;
+            let cmd = MIX[rand(MIX.len())];
+            ami.send(&[("Action", "AGI"), ("Channel", chan), ("Command", cmd), ("CommandID", &id), ("ActionID", &id)]);
+            sent.insert(id, Instant::now());
+        }
+        match rand(40) {
+            0 => {
+                ami.send(&[("Action", "PlayDTMF"), ("Channel", &names[rand(names.len())]), ("Digit", "5"), ("Duration", "100")]);
+            }
+            1 => {
+                let c = names[rand(names.len())].clone();
+                ami.send(&[("Action", "Hangup"), ("Channel", &c)]);
+                parked.remove(&c);
+            }
+            2 => {
+                let c = &names[rand(names.len())];
+                let id = format!("k{next_cmd}");
+                next_cmd += 1;
+                ami.send(&[("Action", "AGI"), ("Channel", c), ("Command", "ASYNCAGI BREAK"), ("CommandID", &id), ("ActionID", &id)]);
+                sent.insert(id, Instant::now());
+            }
+            3 => {
+                let c = names[rand(names.len())].clone();
+                ami.send(&[("Action", "Redirect"), ("Channel", &c), ("Context", "agi"), ("Exten", "reparknow"), ("Priority", "1")]);
+            }
+            _ => {}
+        }
+        if Instant::now() >= next_sample {
+            next_sample += Duration::from_secs(10);
+            let s = Sample {
+                secs: start.elapsed().as_secs_f64(),
+                rss_mb: proc_status(pid, "VmRSS:") as f64 / 1024.0,
+                fds: std::fs::read_dir(format!("/proc/{pid}/fd")).map(|d| d.count()).unwrap_or(0),
+                threads: proc_status(pid, "Threads:") as usize,
+                p50_ms: pct(&mut window.clone(), 0.5),
+                p99_ms: pct(&mut window, 0.99),
+                answered: answers.len(),
+                parked: parked.len(),
+            };
+            eprintln!(
+                "[soak] {:>5.0} s: RSS {:.1} MB, {} fds, {} threads, p50 {:.2} ms, p99 {:.2} ms, {} parked, {} commands answered",
+                s.secs, s.rss_mb, s.fds, s.threads, s.p50_ms, s.p99_ms, s.parked, s.answered
+            );
+            samples.push(s);
+            window.clear();
+        }
+    }
+    // The end: hang everything up; every command sent must have exactly one answer.
+    ami.send(&[("Action", "Hangup"), ("Channel", "/^Local\\//")]);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        for m in ami.collect(Duration::from_millis(200), |m| m.is_event("AsyncAGIExec") || m.get("Response") == Some("Error")) {
+            if let Some(id) = m.get("CommandId") {
+                *answers.entry(id.to_string()).or_default() += 1;
+            } else if let Some(id) = m.get("ActionID").filter(|id| id.starts_with('k')) {
+                sent.remove(id);
+            }
+        }
+        let done = sent.keys().all(|id| answers.contains_key(id));
+        if (done && ast.cli("core show channels count").starts_with("0 active channels")) || Instant::now() > deadline {
+            break;
+        }
+    }
+    let missing = sent.keys().filter(|id| !answers.contains_key(*id)).count();
+    let duplicated = sent.keys().filter(|id| answers.get(*id).is_some_and(|&c| c > 1)).count();
+    // Flat RSS: the last third's mean within 10 % of the middle third's; stable p99: no window's
+    // p99 above 5 times the median window's (and above 50 ms).
+    let third = samples.len() / 3;
+    let mean = |s: &[Sample]| s.iter().map(|x| x.rss_mb).sum::<f64>() / s.len().max(1) as f64;
+    let (mid, last) = (mean(&samples[third..2 * third.max(1)]), mean(&samples[2 * third..]));
+    let rss_flat = samples.len() < 3 || last <= mid * 1.10;
+    let mut p99s: Vec<f64> = samples.iter().map(|s| s.p99_ms).collect();
+    let p99_median = pct(&mut p99s.clone(), 0.5);
+    let p99_max = p99s.iter().cloned().fold(0.0, f64::max);
+    p99s.clear();
+    let p99_stable = p99_max <= (p99_median * 5.0).max(50.0);
+    let pass = missing == 0 && duplicated == 0 && rss_flat && p99_stable;
+    println!(
+        "soak {minutes} min: {} commands, {missing} missing, {duplicated} duplicated; RSS middle third {mid:.1} MB, last third {last:.1} MB (flat: {rss_flat}); p99 median {p99_median:.2} ms, worst {p99_max:.2} ms (stable: {p99_stable})",
+        sent.len()
+    );
+    let dir = common::project_dir();
+    let csv_path = if short { dir.join("target/soak.csv") } else { dir.join("docs/soak.csv") };
+    let mut csv = String::from("seconds,rss_mb,fds,threads,p50_ms,p99_ms,parked,answered\n");
+    for s in &samples {
+        csv += &format!("{:.0},{:.2},{},{},{:.3},{:.3},{},{}\n", s.secs, s.rss_mb, s.fds, s.threads, s.p50_ms, s.p99_ms, s.parked, s.answered);
+    }
+    std::fs::write(&csv_path, csv).expect("write the soak CSV");
+    let svg_path = if short { dir.join("target/soak.svg") } else { dir.join("docs/soak.svg") };
+    draw(&svg_path, &samples, minutes).expect("draw the soak plot");
+    eprintln!("[soak] wrote {} and {}", csv_path.display(), svg_path.display());
+    println!("{}", if pass { "PASS" } else { "FAIL" });
+    if !pass {
+        std::process::exit(1);
+    }
+}
+
+/// Two panels over time: Asterisk's RSS (MB) and the commands' p50/p99 latency (ms).
+fn draw(path: &std::path::Path, samples: &[Sample], minutes: f64) -> Result<(), Box<dyn std::error::Error>> {
+    let root = SVGBackend::new(path, (900, 600)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let (top, bottom) = root.split_vertically(300);
+    let xmax = samples.last().map_or(60.0, |s| s.secs).max(10.0);
+    let rss_max = samples.iter().map(|s| s.rss_mb).fold(1.0, f64::max) * 1.2;
+    let mut c = ChartBuilder::on(&top)
+        .caption(format!("res_agi_rs soak, {minutes} min, {PARKED} parked calls: Asterisk RSS"), ("sans-serif", 18))
+        .margin(10)
+        .x_label_area_size(30)
+        .y_label_area_size(50)
+        .build_cartesian_2d(0.0..xmax, 0.0..rss_max)?;
+    c.configure_mesh().x_desc("seconds").y_desc("MB").draw()?;
+    c.draw_series(LineSeries::new(samples.iter().map(|s| (s.secs, s.rss_mb)), &BLUE))?.label("RSS (MB)");
+    let lat_max = samples.iter().map(|s| s.p99_ms).fold(1.0, f64::max) * 1.2;
+    let mut c = ChartBuilder::on(&bottom)
+        .caption("command latency per 10 s window (Action: AGI → AsyncAGIExec)", ("sans-serif", 18))
+        .margin(10)
+        .x_label_area_size(30)
+        .y_label_area_size(50)
+        .build_cartesian_2d(0.0..xmax, 0.0..lat_max)?;
+    c.configure_mesh().x_desc("seconds").y_desc("ms").draw()?;
+    c.draw_series(LineSeries::new(samples.iter().map(|s| (s.secs, s.p99_ms)), &RED))?.label("p99").legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED));
+    c.draw_series(LineSeries::new(samples.iter().map(|s| (s.secs, s.p50_ms)), &GREEN))?.label("p50").legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], GREEN));
+    c.configure_series_labels().border_style(BLACK).draw()?;
+    root.present()?;
+    Ok(())
+}
