@@ -368,10 +368,14 @@ void rs_shim_cli_print(int fd, const char *text)
  * The manager's router thread turns each into its AMI event through to_ami.
  *
  * Unload: stasis may still hold our messages (the router's queue). Before the code goes,
- * rs_shim_events_cleanup() sends a barrier through the manager topic and waits for the router
- * to reach it: every message published before it has then been formatted. The vtable is on
- * the heap and stays there (a few bytes per load): a message kept by another subscriber can
- * still read it safely after unload, and finds no to_ami to call. */
+ * rs_shim_events_cleanup() sends a barrier through the manager topic and waits until every
+ * subscriber has dropped it: the manager router formats messages in order, so every message
+ * published before the barrier has been formatted, and the thread that handled the barrier
+ * has left our code (it drops the message in core code, after to_ami returned). Nothing of
+ * ours signals the unloading thread: a signal sent from here would leave the router thread
+ * returning through code that dlclose() may already have unmapped. The vtable is on the heap
+ * and stays there (a few bytes per load): a message kept by another subscriber can still
+ * read it safely after unload, and finds no to_ami to call. */
 struct rs_event {
 	int barrier;
 	const char *name;
@@ -381,19 +385,12 @@ struct rs_event {
 
 static struct stasis_message_vtable *rs_event_vtable;
 static struct stasis_message_type *rs_event_type;
-static ast_mutex_t rs_barrier_lock;
-static ast_cond_t rs_barrier_cond;
-static int rs_barrier_seen;
 
 static struct ast_manager_event_blob *rs_event_to_ami(struct stasis_message *msg)
 {
 	struct rs_event *ev = stasis_message_data(msg);
 
 	if (ev->barrier) {
-		ast_mutex_lock(&rs_barrier_lock);
-		rs_barrier_seen = 1;
-		ast_cond_signal(&rs_barrier_cond);
-		ast_mutex_unlock(&rs_barrier_lock);
 		return NULL;
 	}
 	return ast_manager_event_blob_create(EVENT_FLAG_AGI, ev->name, "%s", ev->body);
@@ -401,8 +398,6 @@ static struct ast_manager_event_blob *rs_event_to_ami(struct stasis_message *msg
 
 int rs_shim_events_init(void)
 {
-	ast_mutex_init(&rs_barrier_lock);
-	ast_cond_init(&rs_barrier_cond, NULL);
 	rs_event_vtable = ast_calloc(1, sizeof(*rs_event_vtable));
 	if (!rs_event_vtable) {
 		return -1;
@@ -421,12 +416,11 @@ int rs_shim_events_init(void)
 	}
 }
 
-static struct stasis_message *rs_event_message(int barrier, const char *name, const char *body)
+static struct rs_event *rs_event_new(int barrier, const char *name, const char *body)
 {
 	size_t nlen = strlen(name) + 1;
 	size_t blen = strlen(body) + 1;
 	struct rs_event *ev;
-	struct stasis_message *msg;
 
 	ev = ao2_alloc_options(sizeof(*ev) + nlen + blen, NULL, AO2_ALLOC_OPT_LOCK_NOLOCK);
 	if (!ev) {
@@ -437,9 +431,7 @@ static struct stasis_message *rs_event_message(int barrier, const char *name, co
 	memcpy(ev->text + nlen, body, blen);
 	ev->name = ev->text;
 	ev->body = ev->text + nlen;
-	msg = stasis_message_create(rs_event_type, ev);
-	ao2_ref(ev, -1);
-	return msg;
+	return ev;
 }
 
 /* Publishes one AGI event on chan's topic; with chan NULL (the channel is being destroyed) on
@@ -447,13 +439,19 @@ static struct stasis_message *rs_event_message(int barrier, const char *name, co
  * the channel published before. */
 void rs_shim_event_publish(struct ast_channel *chan, const char *name, const char *body)
 {
+	struct rs_event *ev;
 	struct stasis_message *msg;
 
 	if (!rs_event_type) {
 		manager_event(EVENT_FLAG_AGI, name, "%s", body);
 		return;
 	}
-	msg = rs_event_message(0, name, body);
+	ev = rs_event_new(0, name, body);
+	if (!ev) {
+		return;
+	}
+	msg = stasis_message_create(rs_event_type, ev);
+	ao2_ref(ev, -1);
 	if (!msg) {
 		return;
 	}
@@ -461,42 +459,35 @@ void rs_shim_event_publish(struct ast_channel *chan, const char *name, const cha
 	ao2_ref(msg, -1);
 }
 
-/* Returns 0 when the manager router reached the barrier within timeout_ms, -1 otherwise. */
+/* Returns 0 when every subscriber of the manager topic dropped the barrier within
+ * timeout_ms, -1 otherwise. Our reference is the only one left then (the message held the
+ * other one). */
 int rs_shim_events_cleanup(int timeout_ms)
 {
 	int res = 0;
 
 	if (rs_event_type) {
-		struct stasis_message *msg = rs_event_message(1, "", "");
-		struct timespec deadline = ast_tsnow();
+		struct rs_event *ev = rs_event_new(1, "", "");
+		struct stasis_message *msg = ev ? stasis_message_create(rs_event_type, ev) : NULL;
+		int waited = 0;
 
-		deadline.tv_sec += timeout_ms / 1000;
-		deadline.tv_nsec += (long) (timeout_ms % 1000) * 1000000L;
-		if (deadline.tv_nsec >= 1000000000L) {
-			deadline.tv_sec++;
-			deadline.tv_nsec -= 1000000000L;
-		}
-		ast_mutex_lock(&rs_barrier_lock);
-		rs_barrier_seen = 0;
+		res = -1;
 		if (msg) {
 			stasis_publish(ast_manager_get_topic(), msg);
 			ao2_ref(msg, -1);
-			while (!rs_barrier_seen) {
-				if (ast_cond_timedwait(&rs_barrier_cond, &rs_barrier_lock, &deadline) == ETIMEDOUT) {
-					break;
-				}
+			while (ao2_ref(ev, 0) > 1 && waited < timeout_ms) {
+				usleep(1000);
+				waited++;
 			}
+			res = ao2_ref(ev, 0) > 1 ? -1 : 0;
 		}
-		res = rs_barrier_seen ? 0 : -1;
-		ast_mutex_unlock(&rs_barrier_lock);
+		ao2_cleanup(ev);
 		rs_event_vtable->to_ami = NULL;
 		ao2_cleanup(rs_event_type);
 		rs_event_type = NULL;
 	}
 	/* rs_event_vtable is left allocated on purpose (see above). */
 	rs_event_vtable = NULL;
-	ast_mutex_destroy(&rs_barrier_lock);
-	ast_cond_destroy(&rs_barrier_cond);
 	return res;
 }
 

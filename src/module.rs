@@ -116,6 +116,15 @@ pub fn unload() -> bool {
         return false;
     }
     undo_all(&mut LEDGER.lock().unwrap_or_else(|p| p.into_inner()));
+    // Nothing can enter any more. A thread that came in while the registrations went (a
+    // manager action or CLI command already dispatched) is waited for; one counted out still
+    // has its return to run, a few instructions in this library: it gets a moment before
+    // Asterisk unmaps the code (a forced unload does not wait for the core's use count).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while crate::ffi::callback::threads_inside() > 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(10));
     true
 }
 

@@ -261,6 +261,18 @@ fn unload_under_load(cycles: usize, flavour: Flavour) -> UnloadResult {
     let ast = Arc::new(Asterisk::start(flavour));
     let module = if flavour == Flavour::Stock { "res_agi.so" } else { "res_agi_rs.so" };
     let pid = ast.pid();
+    // STRESS_GDB=<file>: gdb attached to Asterisk, all threads' backtraces in <file> if it dies.
+    let _gdb = std::env::var("STRESS_GDB").ok().map(|file| {
+        let root = common::sandbox_root();
+        let gdb = std::process::Command::new("gdb")
+            .args(["-p", &pid.to_string(), "-batch", "-ex", &format!("set sysroot {}", root.display()), "-ex", "handle SIGURG SIGPIPE SIGUSR1 SIGUSR2 SIGHUP SIGCHLD SIGWINCH nostop noprint pass", "-ex", "continue", "-ex", "info registers rip", "-ex", "thread apply all bt full"])
+            .stdout(std::fs::File::create(&file).expect("gdb output file"))
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("gdb");
+        std::thread::sleep(Duration::from_secs(3));
+        gdb
+    });
     let stop = Arc::new(AtomicBool::new(false));
     // Every third cycle the generator pauses until no call is left, so that an unload can
     // complete (with calls up it is refused), then resumes after the module is back.
@@ -329,7 +341,19 @@ fn unload_under_load(cycles: usize, flavour: Flavour) -> UnloadResult {
             }
         }
         // Asterisk may die here (stock does, see docs/reliability.md): record it and stop.
-        let cli = |cmd: &str| ast.cli_raw(cmd);
+        // A CLI command that fails is reported with what is known: is the process still
+        // there, and the end of its log.
+        let cli = |cmd: &str| {
+            let out = ast.cli_raw(cmd);
+            if out.is_none() {
+                let alive = std::fs::read_to_string(format!("/proc/{pid}/status")).map_or("gone".to_string(), |st| st.lines().find(|l| l.starts_with("State:")).unwrap_or("").to_string());
+                let log = ast.log();
+                let tail: Vec<&str> = log.lines().rev().take(15).collect();
+                eprintln!("[stress] cycle {c}: `{cmd}` failed; Asterisk process alive: {alive}; last log lines:");
+                tail.iter().rev().for_each(|l| eprintln!("[stress]   {l}"));
+            }
+            out
+        };
         let Some(out) = cli(&format!("module unload {}{module}", if forced { "-f " } else { "" })) else {
             r.crashed_at = Some(c);
             break;
@@ -410,7 +434,17 @@ fn print_unload(u: &UnloadResult, who: &str) {
 }
 
 fn main() {
-    let short = std::env::args().any(|a| a == "--short");
+    let args: Vec<String> = std::env::args().collect();
+    // `--unload N`: only the unload/load cycles on ours (to chase a failure).
+    if let Some(i) = args.iter().position(|a| a == "--unload") {
+        let cycles = args.get(i + 1).and_then(|n| n.parse().ok()).unwrap_or(6);
+        let u = unload_under_load(cycles, Flavour::Ours);
+        print_unload(&u, "");
+        let ok = u.works_after_each_load && u.crashed_at.is_none();
+        println!("{}", if ok { "PASS" } else { "FAIL" });
+        std::process::exit(if ok { 0 } else { 1 });
+    }
+    let short = args.iter().any(|a| a == "--short");
     let (n, cycles) = if short { (50, 6) } else { (1000, 100) };
     let mut storms = Vec::new();
     for s in [Storm::Hangup, Storm::Redirect, Storm::Break, Storm::Mix] {
