@@ -7,7 +7,7 @@ ASTERISK_MODDIR ?= /usr/lib/x86_64-linux-gnu/asterisk/modules
 ASTERISK_ETCDIR ?= /etc/asterisk
 ASTERISK_DATADIR ?= /usr/share/asterisk
 
-.PHONY: all module sandbox demo test bench stress soak fuzz install clean
+.PHONY: all module sandbox demo test bench stress soak memcheck fuzz install clean
 
 all: module
 
@@ -34,6 +34,7 @@ build/test_speech.so: tests/speech_engine/test_speech.c | sandbox
 
 test: module build/test_speech.so
 	@python3 -c 'import panoramisk' 2>/dev/null || pip install --quiet 'panoramisk==1.4'
+	scripts/fuzz.sh 20000
 	$(CARGO) test --release -- --test-threads=2
 
 bench: module
@@ -47,10 +48,21 @@ stress: module build/test_speech.so
 soak: module
 	$(CARGO) run --release --quiet --bin soak -- 30
 
-# The parsers' property tests at 10 million inputs each (hours on 2 cores; make test runs
-# 10,000 each).
+# The differential suite and the storms with every Asterisk under valgrind memcheck, stock
+# and ours; writes docs/memcheck.md (about an hour on 2 cores).
+MEMCHECK_DIR := $(CURDIR)/target/memcheck
+memcheck: module build/test_speech.so
+	rm -rf $(MEMCHECK_DIR)
+	RS_VALGRIND=$(MEMCHECK_DIR) $(CARGO) test --release --test stock_compare -- --test-threads=1
+	RS_VALGRIND=$(MEMCHECK_DIR) $(CARGO) run --release --quiet --bin stress -- --storms 20
+	RS_VALGRIND=$(MEMCHECK_DIR) $(CARGO) run --release --quiet --bin stress -- --storms 20 --stock
+	$(CARGO) run --release --quiet --bin memcheck -- $(MEMCHECK_DIR)
+
+# Coverage-guided fuzzing of the parsers: 10 million inputs per target (fuzz/, cargo-fuzz on
+# stable Rust), then the corpus minimized; writes docs/fuzzing.md. `make test` runs 20,000.
+# FUZZ_CASES=N cargo test --test fuzz_parsers runs the property tests longer.
 fuzz:
-	FUZZ_CASES=10000000 $(CARGO) test --release --test fuzz_parsers -- --test-threads=2
+	scripts/fuzz.sh 10000000 report
 
 install: module
 	install -D -m 0755 $(MODULE) $(DESTDIR)$(ASTERISK_MODDIR)/res_agi_rs.so

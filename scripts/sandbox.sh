@@ -27,8 +27,8 @@ INST_BASE=/srv/res_agi_rs     # inside the chroot
 
 # Also in the chroot: Debian's Perl AGI library (tests run it unmodified as an AGI script)
 # and Python (a Python AGI script).
-EXTRAS="libasterisk-agi-perl python3-minimal"
-EXTRAS_VERSION=2
+EXTRAS="libasterisk-agi-perl python3-minimal valgrind"
+EXTRAS_VERSION=3
 
 log() { printf '[sandbox] %s\n' "$*" >&2; }
 die() { printf '[sandbox] error: %s\n' "$*" >&2; exit 1; }

@@ -1,6 +1,7 @@
 //! URL encoding exactly as Asterisk's `ast_uri_encode(…, ast_uri_http)`: everything but
 //! ASCII letters, digits and the RFC 2396 marks `-_.!~*'()` becomes `%XX` (upper case).
-//! Unlike stock, nothing is cut at 1 KB or 2 KB: any length is encoded whole.
+//! Unlike stock, nothing is cut at 1 KB or 2 KB: any length is encoded whole. Also the AMI
+//! event body fields (pure, so the fuzz targets and property tests build it without Asterisk).
 use percent_encoding::{percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 const AST_URI_HTTP: &AsciiSet = &NON_ALPHANUMERIC
@@ -16,4 +17,21 @@ const AST_URI_HTTP: &AsciiSet = &NON_ALPHANUMERIC
 
 pub fn uri_encode(text: &[u8]) -> String {
     percent_encode(text, AST_URI_HTTP).to_string()
+}
+
+/// Appends `Key: value\r\n` to an AMI event body. A value never carries a line break into
+/// the event (it would forge headers): CR and LF become blanks.
+pub fn append_field(body: &mut Vec<u8>, key: &str, value: &[u8]) {
+    body.extend_from_slice(key.as_bytes());
+    body.extend_from_slice(b": ");
+    body.extend(value.iter().map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }));
+    body.extend_from_slice(b"\r\n");
+}
+
+/// `body` with each field appended.
+pub fn body(mut body: Vec<u8>, fields: &[(&str, &[u8])]) -> Vec<u8> {
+    for (key, value) in fields {
+        append_field(&mut body, key, value);
+    }
+    body
 }

@@ -3,7 +3,8 @@
 //! they are published on the channel's stasis topic, so a client sees them in their place
 //! among the channel's other events (a `VarSet` before the result of the `SET VARIABLE` that
 //! caused it); unlike stock's, each message carries its event already formatted (no JSON).
-use crate::encode::uri_encode;
+pub use crate::encode::body;
+use crate::encode::{append_field, uri_encode};
 use crate::ffi::channel::{Chan, Snapshot};
 use crate::ffi::misc::publish_event;
 use std::ffi::CStr;
@@ -162,21 +163,6 @@ impl<'a> Emitter<'a> {
             ],
         );
     }
-}
-
-fn append_field(body: &mut Vec<u8>, key: &str, value: &[u8]) {
-    body.extend_from_slice(key.as_bytes());
-    body.extend_from_slice(b": ");
-    // A value never carries a line break into the event (it would forge headers).
-    body.extend(value.iter().map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }));
-    body.extend_from_slice(b"\r\n");
-}
-
-pub fn body(mut body: Vec<u8>, fields: &[(&str, &[u8])]) -> Vec<u8> {
-    for (key, value) in fields {
-        append_field(&mut body, key, value);
-    }
-    body
 }
 
 fn cancelled_fields<'a>(result: &'a str, command_id: &'a [u8], reason: CancelReason) -> Vec<(&'static str, &'a [u8])> {

@@ -20,8 +20,11 @@ pub fn parse_args(s: &[u8]) -> Vec<Vec<u8>> {
                     normal = true;
                 } else {
                     quoted = !quoted;
-                    if quoted && whitespace {
-                        // Starting a quote coming off whitespace starts a new word too.
+                    if quoted && whitespace && argv.len() < MAX_ARGS - 1 {
+                        // Starting a quote coming off whitespace starts a new word too. Stock
+                        // does so without checking its argv[MAX_ARGS] bound and writes past
+                        // the array (found by fuzzing, docs/differences.md); here the bound
+                        // holds as for any word: past it, what follows is dropped.
                         argv.push(Vec::new());
                         whitespace = false;
                     }

@@ -49,6 +49,19 @@ fn at_most_max_args_minus_one_words() {
     assert_eq!(parse_args(line.as_bytes()).len(), MAX_ARGS - 1);
 }
 
+/// Found by coverage-guided fuzzing (fuzz/, target command_line): words opened by a quote
+/// were not bounded (stock writes past its argv array there).
+#[test]
+fn quoted_words_are_bounded_too() {
+    let line: String = (0..200).map(|i| format!("\"w{i}\" ")).collect();
+    let w = words(&line);
+    assert_eq!(w.len(), MAX_ARGS - 1);
+    assert_eq!(w.last().unwrap(), &format!("w{}", MAX_ARGS - 2));
+    // Mixed: quoted and bare words past the bound are dropped alike.
+    let line: String = (0..300).map(|i| if i % 2 == 0 { format!("\"q {i}\" ") } else { format!("b{i} ") }).collect();
+    assert_eq!(parse_args(line.as_bytes()).len(), MAX_ARGS - 1);
+}
+
 #[test]
 fn scans_like_sscanf() {
     assert_eq!(scan_int(b"100"), Some(100));

@@ -367,8 +367,6 @@ struct Results {
     idle_cores: f64,
     rss_per_call_kb: f64,
     park_secs: f64,
-    fast_noops_per_s: f64,
-    fast_cpu_per_1000: f64,
     fast_rss_per_call_kb: f64,
 }
 
@@ -503,19 +501,9 @@ fn wait_no_channels(ast: &Asterisk) {
     }
 }
 
-/// Classic AGI: FastAGI NOOP rate on one call (and Asterisk's CPU per 1,000 of them) and RSS
-/// per running FastAGI call. (Calls/s: see `per_call`.)
+/// Classic AGI: RSS per running FastAGI call. (Calls/s and the NOOP rate: see `per_call`.)
 fn classic(flavour: Flavour, plan: &Plan, ast: &Asterisk, c: &mut Client, r: &mut Results) {
     let pid = ast.pid();
-    eprintln!("[bench] {flavour:?}: FastAGI, {} NOOPs on one call", plan.fast_noops);
-    let (port, done, _) = fastagi_server(Serve::Noops(plan.fast_noops));
-    let ticks = cpu_ticks(pid);
-    originate_classic(c, 1, &format!("agi://127.0.0.1:{port}/noops"));
-    let took = done.recv_timeout(WAIT).expect("FastAGI NOOP run");
-    r.fast_cpu_per_1000 = (cpu_ticks(pid) - ticks) as f64 * 10.0 / (plan.fast_noops as f64 / 1000.0);
-    r.fast_noops_per_s = plan.fast_noops as f64 / took.as_secs_f64();
-    wait_no_channels(ast);
-
     eprintln!("[bench] {flavour:?}: {} FastAGI calls held open", plan.held_calls);
     let (port, done, release) = fastagi_server(Serve::Hold);
     std::thread::sleep(Duration::from_millis(500));
@@ -549,6 +537,17 @@ fn fast_round(ast: &Asterisk, c: &mut Client, n: usize) -> (f64, f64) {
     wait_no_channels(ast);
     let rate = n as f64 / t.elapsed().as_secs_f64();
     (rate, (cpu_ticks(ast.pid()) - ticks) as f64 * 10.0 / n as f64)
+}
+
+/// One FastAGI call running `n` NOOPs: (NOOPs/s, Asterisk CPU ms per 1,000 NOOPs).
+fn noop_round(ast: &Asterisk, c: &mut Client, n: usize) -> (f64, f64) {
+    let (port, done, _) = fastagi_server(Serve::Noops(n));
+    let ticks = cpu_ticks(ast.pid());
+    originate_classic(c, 1, &format!("agi://127.0.0.1:{port}/noops"));
+    let took = done.recv_timeout(WAIT).expect("FastAGI NOOP run");
+    let cpu = (cpu_ticks(ast.pid()) - ticks) as f64 * 10.0 / (n as f64 / 1000.0);
+    wait_no_channels(ast);
+    (n as f64 / took.as_secs_f64(), cpu)
 }
 
 /// One round of `n` calls through a trivial local script: (calls/s, Asterisk CPU ms per call,
@@ -585,6 +584,8 @@ struct PerCall {
     fast_cpu: Vec<f64>,
     script_rate: Vec<f64>,
     script_cpu: Vec<f64>,
+    noop_rate: Vec<f64>,
+    noop_cpu: Vec<f64>,
 }
 
 fn median(v: &[f64]) -> f64 {
@@ -602,6 +603,7 @@ fn per_call(plan: &Plan) -> (PerCall, PerCall) {
     for i in 0..2 {
         fast_round(&asts[i], &mut clients[i], plan.fast_calls / 4 + 1);
         script_round(&asts[i], &mut clients[i], plan.script_calls / 4 + 1);
+        noop_round(&asts[i], &mut clients[i], plan.fast_noops / 10 + 1);
     }
     for round in 0..plan.rounds {
         for i in 0..2 {
@@ -613,6 +615,10 @@ fn per_call(plan: &Plan) -> (PerCall, PerCall) {
             let (rate, cpu) = script_round(&asts[i], &mut clients[i], plan.script_calls);
             out[i].script_rate.push(rate);
             out[i].script_cpu.push(cpu);
+            eprintln!("[bench] per-call round {}/{}: {name}: one FastAGI call, {} NOOPs", round + 1, plan.rounds, plan.fast_noops);
+            let (rate, cpu) = noop_round(&asts[i], &mut clients[i], plan.fast_noops);
+            out[i].noop_rate.push(rate);
+            out[i].noop_cpu.push(cpu);
         }
     }
     let [s, o] = out;
@@ -801,6 +807,7 @@ fn main() {
         let (s, o) = per_call(&FULL);
         println!("agi:// calls/s stock {:?} ours {:?}\nCPU ms/call stock {:?} ours {:?}", s.fast_rate, o.fast_rate, s.fast_cpu, o.fast_cpu);
         println!("script calls/s stock {:?} ours {:?}\nCPU ms/call stock {:?} ours {:?}", s.script_rate, o.script_rate, s.script_cpu, o.script_cpu);
+        println!("FastAGI NOOPs/s stock {:?} ours {:?}\nCPU ms/1000 stock {:?} ours {:?}", s.noop_rate, o.noop_rate, s.noop_cpu, o.noop_cpu);
         return;
     }
     if let Some(pos) = std::env::args().position(|a| a == "--profile-calls") {
@@ -819,9 +826,10 @@ fn main() {
     let (_, mut redirect_s) = stop_prompt(Flavour::Stock, plan);
     let (mut interrupt_o, mut redirect_o) = stop_prompt(Flavour::Ours, plan);
     let rounds_text = format!(
-        "Per-call rounds (stock / ours, calls/s): agi:// {}; script {}\n",
+        "Per-call rounds (stock / ours, calls/s): agi:// {}; script {}; FastAGI NOOPs/s {}\n",
         pc_s.fast_rate.iter().zip(&pc_o.fast_rate).map(|(s, o)| format!("{s:.0}/{o:.0}")).collect::<Vec<_>>().join(", "),
-        pc_s.script_rate.iter().zip(&pc_o.script_rate).map(|(s, o)| format!("{s:.0}/{o:.0}")).collect::<Vec<_>>().join(", ")
+        pc_s.script_rate.iter().zip(&pc_o.script_rate).map(|(s, o)| format!("{s:.0}/{o:.0}")).collect::<Vec<_>>().join(", "),
+        pc_s.noop_rate.iter().zip(&pc_o.noop_rate).map(|(s, o)| format!("{s:.0}/{o:.0}")).collect::<Vec<_>>().join(", ")
     );
     eprintln!("[bench] {rounds_text}");
     let nudges_text = format!(
@@ -838,8 +846,8 @@ fn main() {
         (format!("idle CPU (cores) over {} s, {} parked", plan.idle_secs, plan.parked), format!("{:.4}", stock.idle_cores), format!("{:.4}", ours.idle_cores), ratio(true, stock.idle_cores, ours.idle_cores)),
         ("RSS per parked call (KB, Local channel pair)".into(), format!("{:.1}", stock.rss_per_call_kb), format!("{:.1}", ours.rss_per_call_kb), ratio(true, stock.rss_per_call_kb, ours.rss_per_call_kb)),
         (format!("time to park {} calls (s)", plan.parked), format!("{:.2}", stock.park_secs), format!("{:.2}", ours.park_secs), ratio(true, stock.park_secs, ours.park_secs)),
-        (format!("FastAGI NOOPs/s, one call ({} NOOPs)", plan.fast_noops), format!("{:.0}", stock.fast_noops_per_s), format!("{:.0}", ours.fast_noops_per_s), ratio(false, stock.fast_noops_per_s, ours.fast_noops_per_s)),
-        ("Asterisk CPU per 1,000 FastAGI NOOPs (ms)".into(), format!("{:.0}", stock.fast_cpu_per_1000), format!("{:.0}", ours.fast_cpu_per_1000), ratio(true, stock.fast_cpu_per_1000, ours.fast_cpu_per_1000)),
+        (format!("FastAGI NOOPs/s, one call (median of {} rounds of {} NOOPs)", plan.rounds, plan.fast_noops), format!("{:.0}", median(&pc_s.noop_rate)), format!("{:.0}", median(&pc_o.noop_rate)), ratio(false, median(&pc_s.noop_rate), median(&pc_o.noop_rate))),
+        ("Asterisk CPU per 1,000 FastAGI NOOPs (ms)".into(), format!("{:.0}", median(&pc_s.noop_cpu)), format!("{:.0}", median(&pc_o.noop_cpu)), ratio(true, median(&pc_s.noop_cpu), median(&pc_o.noop_cpu))),
         (format!("calls/s through AGI(agi://…), 3 commands each (median of {} rounds of {} calls)", plan.rounds, plan.fast_calls), format!("{:.0}", median(&pc_s.fast_rate)), format!("{:.0}", median(&pc_o.fast_rate)), ratio(false, median(&pc_s.fast_rate), median(&pc_o.fast_rate))),
         ("Asterisk CPU per call through AGI(agi://…) (ms)".into(), format!("{:.2}", median(&pc_s.fast_cpu)), format!("{:.2}", median(&pc_o.fast_cpu)), ratio(true, median(&pc_s.fast_cpu), median(&pc_o.fast_cpu))),
         (format!("calls/s through a trivial local script (median of {} rounds of {} calls)", plan.rounds, plan.script_calls), format!("{:.0}", median(&pc_s.script_rate)), format!("{:.0}", median(&pc_o.script_rate)), ratio(false, median(&pc_s.script_rate), median(&pc_o.script_rate))),

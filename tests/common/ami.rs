@@ -134,7 +134,7 @@ impl Ami {
     /// upstream by a per-session alert pipe), leaving events queued in Asterisk until the
     /// client sends something. NUDGES counts how often a wait needed it.
     fn wait_for<T>(&self, timeout: Duration, mut f: impl FnMut(&mut Vec<Message>) -> Option<T>) -> Option<T> {
-        let deadline = Instant::now() + timeout;
+        let deadline = Instant::now() + timeout * super::slowdown();
         let mut q = self.shared.queue.lock().unwrap();
         loop {
             if let Some(found) = f(&mut q.0) {

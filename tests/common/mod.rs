@@ -33,6 +33,17 @@ impl Flavour {
     }
 }
 
+/// `RS_VALGRIND=<host dir>`: every Asterisk runs under valgrind memcheck and leaves its log
+/// there (`make memcheck`). Waits then last `slowdown()` times longer.
+pub fn valgrind_dir() -> Option<PathBuf> {
+    std::env::var_os("RS_VALGRIND").filter(|v| !v.is_empty()).map(PathBuf::from)
+}
+
+/// 1, or 25 under valgrind.
+pub fn slowdown() -> u32 {
+    if valgrind_dir().is_some() { 25 } else { 1 }
+}
+
 pub fn project_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -92,8 +103,23 @@ impl Asterisk {
         );
         let root = sandbox_root();
         let conf = format!("/srv/res_agi_rs/{name}/etc/asterisk.conf");
-        let child = Command::new("chroot")
-            .arg(&root)
+        let mut cmd = Command::new("chroot");
+        cmd.arg(&root);
+        if valgrind_dir().is_some() {
+            let supp = "/srv/res_agi_rs/valgrind.supp";
+            std::fs::write(root.join(supp.trim_start_matches('/')), include_str!("valgrind.supp")).expect("write valgrind.supp");
+            cmd.args([
+                "valgrind",
+                "--tool=memcheck",
+                "--leak-check=full",
+                "--show-leak-kinds=definite",
+                "--num-callers=40",
+                "--error-limit=no",
+                &format!("--suppressions={supp}"),
+                &format!("--log-file=/srv/res_agi_rs/{name}/valgrind.log"),
+            ]);
+        }
+        let child = cmd
             .args(["asterisk", "-f", "-C", &conf])
             .envs(env.iter().copied())
             .stdin(Stdio::null())
@@ -115,7 +141,7 @@ impl Asterisk {
     }
 
     fn wait_booted(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + Duration::from_secs(30) * slowdown();
         loop {
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
                 panic!("Asterisk exited during boot ({status}); log:\n{}", self.log());
@@ -128,7 +154,7 @@ impl Asterisk {
             std::thread::sleep(Duration::from_millis(50));
         }
         // AMI listens once fully booted; make sure it answers.
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(10) * slowdown();
         while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
             assert!(Instant::now() < deadline, "AMI never answered on port {}", self.port);
             std::thread::sleep(Duration::from_millis(50));
@@ -157,7 +183,7 @@ impl Asterisk {
     /// Waits until the log has a line containing `text` (Asterisk's logger writes
     /// asynchronously) and returns the log; panics with the log after 10 s.
     pub fn wait_log(&self, text: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(10) * slowdown();
         loop {
             let log = self.log();
             if log.contains(text) {
@@ -197,7 +223,8 @@ impl Drop for Asterisk {
         }
         if let Some(mut child) = self.child.take() {
             let _ = self.cli_raw("core stop now");
-            let deadline = Instant::now() + Duration::from_secs(5);
+            // Under valgrind the leak check runs at exit: minutes with thousands of blocks.
+            let deadline = Instant::now() + Duration::from_secs(if slowdown() > 1 { 600 } else { 5 });
             while Instant::now() < deadline {
                 if let Ok(Some(_)) = child.try_wait() {
                     break;
@@ -206,6 +233,10 @@ impl Drop for Asterisk {
             }
             let _ = child.kill();
             let _ = child.wait();
+        }
+        if let Some(dir) = valgrind_dir() {
+            let _ = std::fs::create_dir_all(&dir);
+            let _ = std::fs::copy(self.instance_dir().join("valgrind.log"), dir.join(format!("{}.log", self.name)));
         }
         if !std::thread::panicking() {
             let _ = std::fs::remove_dir_all(self.instance_dir());

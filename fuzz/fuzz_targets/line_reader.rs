@@ -1,0 +1,54 @@
+//! The script/FastAGI line reader: what a peer sends, in reads of any size (the first bytes
+//! choose the cuts), comes out as lines of at most MAX_LINE bytes, nothing lost or added.
+//! A run byte (0xFE, count) repeats a byte so that lines longer than MAX_LINE are reached.
+#![no_main]
+#[path = "../../src/lines.rs"]
+mod lines;
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|input: &[u8]| {
+    let (cuts, rest) = input.split_at(input.len().min(4));
+    let cuts: Vec<usize> = if cuts.is_empty() { vec![4096] } else { cuts.iter().map(|&c| 1 + c as usize * 37).collect() };
+    // Expand runs: 0xFE n b → b repeated n*64 times.
+    let mut data = Vec::new();
+    let mut i = 0;
+    // At most 16 KB in all (twice MAX_LINE): enough for lines past MAX_LINE, small enough for millions of runs.
+    while i < rest.len() && data.len() < 16 * 1024 {
+        if rest[i] == 0xFE && i + 2 < rest.len() {
+            data.extend(std::iter::repeat_n(rest[i + 2], rest[i + 1] as usize * 64));
+            i += 3;
+        } else {
+            data.push(rest[i]);
+            i += 1;
+        }
+    }
+    let mut reader = lines::LineReader::default();
+    let mut out: Vec<Vec<u8>> = Vec::new();
+    let mut left = &data[..];
+    let mut k = 0;
+    while !left.is_empty() {
+        let n = cuts[k % cuts.len()].min(left.len());
+        reader.push(&left[..n]);
+        left = &left[n..];
+        k += 1;
+        while let Some(l) = reader.next_line() {
+            assert!(l.len() <= lines::MAX_LINE);
+            out.push(l);
+        }
+    }
+    let tail = reader.rest();
+    let mut rebuilt = Vec::new();
+    for l in &out {
+        rebuilt.extend_from_slice(l);
+        if l.len() < lines::MAX_LINE {
+            rebuilt.push(b'\n');
+        }
+    }
+    if let Some(t) = tail {
+        rebuilt.extend_from_slice(&t);
+    }
+    if !out.iter().any(|l| l.len() == lines::MAX_LINE) {
+        assert_eq!(rebuilt, data);
+    }
+});
