@@ -63,7 +63,7 @@ if [ -n "$REPORT" ]; then
         echo
         echo "Found and fixed by these runs (each with a regression test in \`make test\`):"
         echo
-        echo "- command_line: a word opened by a quote was not bounded by MAX_ARGS (a line of 200 quoted words gave 200 words). Stock res_agi's parse_args has the same gap and writes past its \`argv[MAX_ARGS]\` array on the stack (docs/differences.md). tests/unit_parse.rs \`quoted_words_are_bounded_too\`."
+        echo "- command_line: a word opened by a quote was not bounded by MAX_ARGS (a line of 200 quoted words gave 200 words). Stock res_agi's parse_args has the same gap and writes past its \`argv[MAX_ARGS]\` array on the stack: one \`Action: AGI\` with \`NOOP\` and 300 \` \"\"\` kills Asterisk 22.10.1 with stock (docs/differences.md). Regression tests: tests/unit_parse.rs \`quoted_words_are_bounded_too\`, tests/hostile_input.rs (ours answers the line; stock dies)."
         echo "- line_reader: a line sent a byte at a time was rescanned from its start on every byte (quadratic: 33 million byte comparisons for one 8 KB line); the reader now remembers how far it looked. tests/fuzz_parsers.rs covers the behaviour."
         echo
         echo "\`make test\` runs a short pass (20,000 inputs per target) from the same corpus. The property tests of tests/fuzz_parsers.rs (proptest) also run there, 10,000 cases each."

@@ -13,7 +13,7 @@ use crate::ffi::misc::{self, Docs};
 use crate::ffi::speech::Speech;
 use crate::registry;
 use std::ffi::CString;
-use std::sync::OnceLock;
+use std::sync::{Arc, RwLock};
 
 /// What running one command produced.
 pub struct Outcome {
@@ -23,26 +23,40 @@ pub struct Outcome {
 }
 
 /// The documentation of the builtin commands, from the XML documentation Asterisk ships.
-static DOCS: OnceLock<Vec<Docs>> = OnceLock::new();
+/// Dropped at unload (`unload_docs`): Rust never runs a static's destructor, and dlclose
+/// would leave it on Asterisk's heap (about 47 KB per unload/load cycle, measured).
+static DOCS: RwLock<Option<Arc<Vec<Docs>>>> = RwLock::new(None);
+
+fn docs() -> Option<Arc<Vec<Docs>>> {
+    DOCS.read().unwrap_or_else(|p| p.into_inner()).clone()
+}
 
 /// The answer of a command whose handler panicked (the panic is logged by the guard).
 pub const PANIC_RESULT: &str = "500 Internal error in res_agi_rs: the command failed (see the Asterisk log)\n";
 
 /// Reads every builtin command's documentation from Asterisk's XML docs (once).
 pub fn load_docs() {
-    DOCS.get_or_init(|| {
-        commands::BUILTIN
-            .iter()
-            .map(|c| {
-                // Hidden commands ("_…") have no documentation to look up.
-                if c.words[0].starts_with('_') { Docs::default() } else { misc::xmldoc(c"agi", &cstring(c.words.join(" "))) }
-            })
-            .collect()
-    });
+    let mut slot = DOCS.write().unwrap_or_else(|p| p.into_inner());
+    if slot.is_none() {
+        *slot = Some(Arc::new(
+            commands::BUILTIN
+                .iter()
+                .map(|c| {
+                    // Hidden commands ("_…") have no documentation to look up.
+                    if c.words[0].starts_with('_') { Docs::default() } else { misc::xmldoc(c"agi", &cstring(c.words.join(" "))) }
+                })
+                .collect(),
+        ));
+    }
 }
 
-fn usage_of(index: usize) -> Option<&'static [u8]> {
-    DOCS.get().and_then(|d| d.get(index)).and_then(|d| d.usage.as_deref()).filter(|u| !u.is_empty())
+/// Frees the documentation (module unload).
+pub fn unload_docs() {
+    DOCS.write().unwrap_or_else(|p| p.into_inner()).take();
+}
+
+fn usage_of(index: usize) -> Option<Vec<u8>> {
+    docs().and_then(|d| d.get(index).and_then(|d| d.usage.clone())).filter(|u| !u.is_empty())
 }
 
 /// A command as `agi show commands` and `agi dump html` list it.
@@ -62,7 +76,7 @@ impl CommandInfo {
 
 /// Every command in registration order (builtins, then other modules'), hidden ones left out.
 pub fn all_commands() -> Vec<CommandInfo> {
-    let docs = DOCS.get();
+    let docs = docs();
     let mut out: Vec<CommandInfo> = commands::BUILTIN
         .iter()
         .enumerate()
@@ -70,7 +84,7 @@ pub fn all_commands() -> Vec<CommandInfo> {
         .map(|(i, c)| CommandInfo {
             words: c.words.iter().map(|w| w.as_bytes().to_vec()).collect(),
             dead: c.dead,
-            docs: docs.and_then(|d| d.get(i)).cloned().unwrap_or_default(),
+            docs: docs.as_ref().and_then(|d| d.get(i)).cloned().unwrap_or_default(),
             xml: true,
         })
         .collect();
@@ -155,7 +169,7 @@ pub fn run(chan: &Chan, events: &mut Emitter, io: &mut SessionIo, line: &[u8], d
     let (status, usage) = if let Some((index, command)) = builtin {
         let status = crate::ffi::guard::guard(&what, None, || Some((command.handler)(&mut ctx, &argv)));
         tx(chan, ctx.output());
-        (status, usage_of(index).map(<[u8]>::to_vec))
+        (status, usage_of(index))
     } else {
         let foreign = foreign.expect("checked above");
         if pipe.is_none() {

@@ -125,6 +125,11 @@ pub fn unload() -> bool {
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
     std::thread::sleep(std::time::Duration::from_millis(10));
+    // What statics hold goes now: dlclose runs no Rust destructor.
+    crate::engine::unload_docs();
+    crate::session::release_all();
+    std::mem::take(&mut *LEDGER.lock().unwrap_or_else(|p| p.into_inner()));
+    crate::ffi::guard::release_all();
     true
 }
 

@@ -370,6 +370,11 @@ pub fn register_run(run: RunId, session: &Arc<Session>, uniqueid: Vec<u8>) {
     PARKED.lock().unwrap_or_else(|p| p.into_inner()).insert(run.0, (Arc::downgrade(session), uniqueid));
 }
 
+/// Frees the map itself (module unload; no run is left then).
+pub fn release_all() {
+    std::mem::take(&mut *PARKED.lock().unwrap_or_else(|p| p.into_inner()));
+}
+
 pub fn unregister_run(run: RunId) {
     PARKED.lock().unwrap_or_else(|p| p.into_inner()).remove(&run.0);
 }

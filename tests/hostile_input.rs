@@ -29,6 +29,9 @@ fn odd_commands_from_ami_each_get_one_answer() {
     cmds.push(std::iter::repeat_n(b"a ".to_vec(), 450).flatten().collect());
     cmds.push([b"EXEC Verbose ".to_vec(), vec![b'x'; 950]].concat());
     cmds.push(b"\xff\xfe\x01\x02".to_vec());
+    // 300 words opened by quotes: stock writes past its argv[128] and Asterisk dies
+    // (stock_dies_on_many_quoted_words below); ours keeps 127 words.
+    cmds.push([b"NOOP".to_vec(), b" \"\"".repeat(300)].concat());
     for (i, cmd) in cmds.iter().enumerate() {
         let mut msg = format!("Action: AGI\r\nChannel: {}\r\nCommandID: h{i}\r\nActionID: h{i}\r\nCommand: ", p.channel).into_bytes();
         msg.extend_from_slice(cmd);
@@ -83,6 +86,8 @@ fn a_hostile_fastagi_server_gets_answers_and_costs_nothing() {
             line.clear();
         }
         let mut lines: Vec<Vec<u8>> = vec![[b"NOOP".to_vec(), b" a".repeat(4093)].concat()];
+        // 200 words each opened by a quote (stock writes past its argv array here).
+        lines.push([b"NOOP".to_vec(), (0..200).flat_map(|i| format!(" \"q{i}\"").into_bytes()).collect()].concat());
         lines.push((1u8..=255).filter(|b| *b != b'\n').collect());
         lines.push(b"GET VARIABLE \"AGISCRIPT".to_vec());
         lines.push(b"SET VARIABLE \"X\\".to_vec());
@@ -104,6 +109,14 @@ fn a_hostile_fastagi_server_gets_answers_and_costs_nothing() {
             }
             answers.push(String::from_utf8_lossy(&a).into_owned());
         }
+        // Slowloris: a command a byte at a time, 50 ms apart.
+        for b in b"NOOP\n" {
+            w.write_all(&[*b]).unwrap();
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let mut a = String::new();
+        r.read_line(&mut a).unwrap();
+        answers.push(a);
         w.write_all(b"GET VARIA").unwrap();
         answers
     });
@@ -117,12 +130,70 @@ fn a_hostile_fastagi_server_gets_answers_and_costs_nothing() {
     ]);
     assert_eq!(r.get("Response"), Some("Success"));
     let answers = server.join().unwrap();
-    assert_eq!(answers.len(), 4);
+    assert_eq!(answers.len(), 6);
     assert_eq!(answers[0], "200 result=0\n", "4,095 arguments");
-    assert_eq!(answers[1], "510 Invalid or unknown command\n", "every byte value");
-    assert!(answers[2].starts_with("200 result="), "unbalanced quote: {:?}", answers[2]);
-    assert!(answers[3].starts_with("520"), "a backslash at the end: {:?}", answers[3]);
+    assert_eq!(answers[1], "200 result=0\n", "200 quoted arguments");
+    assert_eq!(answers[2], "510 Invalid or unknown command\n", "every byte value");
+    assert!(answers[3].starts_with("200 result="), "unbalanced quote: {:?}", answers[3]);
+    assert!(answers[4].starts_with("520"), "a backslash at the end: {:?}", answers[4]);
+    assert_eq!(answers[5], "200 result=0\n", "a command a byte at a time");
     let after = ami.wait_event(TIMEOUT, |m| m.get("UserEvent") == Some("AfterAGI"));
     assert!(["SUCCESS", "FAILURE"].contains(&after.get("Status").unwrap()), "{after:?}");
     alive(&mut ast);
+}
+
+/// A hostile local script (tests/agi/hostile.sh): 200 quoted arguments, every byte value, a
+/// line past the 8 KB buffer (two commands, as stock's fgets), a command a byte at a time,
+/// an exit in the middle of a line. Each line gets its answer; the call and the PBX go on.
+#[test]
+fn a_hostile_script_gets_answers_and_costs_nothing() {
+    let mut ast = Asterisk::start(Flavour::Ours);
+    let ami = ast.ami();
+    let out = format!("/srv/res_agi_rs/{}/hostile.out", ast.name);
+    let r = ami.action(&[
+        ("Action", "Originate"),
+        ("Channel", "Local/classic@agi"),
+        ("Application", "Wait"),
+        ("Data", "30"),
+        ("Async", "true"),
+        ("Variable", "AGISCRIPT=hostile.sh"),
+        ("Variable", "AGIARG1=x"),
+        ("Variable", &format!("AGIARG2={out}")),
+    ]);
+    assert_eq!(r.get("Response"), Some("Success"));
+    let after = ami.wait_event(TIMEOUT, |m| m.get("UserEvent") == Some("AfterAGI"));
+    assert_eq!(after.get("Status"), Some("SUCCESS"), "{after:?}");
+    let log = std::fs::read_to_string(ast.instance_dir().join("hostile.out")).expect("the script's answers");
+    let answers: Vec<&str> = log.lines().collect();
+    assert_eq!(
+        answers,
+        [
+            "quoted -> 200 result=0",
+            "bytes -> 200 result=0",
+            "long1 -> 200 result=0",
+            "long2 -> 510 Invalid or unknown command",
+            "slow -> 200 result=0",
+        ],
+        "{log}"
+    );
+    alive(&mut ast);
+}
+
+/// The same `NOOP` with 300 words opened by quotes kills Asterisk with stock res_agi: its
+/// parse_args starts a word at each opening quote without checking its argv[MAX_ARGS] bound
+/// and writes past the array (docs/differences.md). One `Action: AGI` from any AMI user with
+/// `agi` write, or one line from a script or FastAGI server, is enough. If this test fails,
+/// stock has been fixed: update docs/differences.md.
+#[test]
+fn stock_dies_on_many_quoted_words() {
+    let mut ast = Asterisk::start(Flavour::Stock);
+    let ami = ast.ami();
+    let p = park(&ami, "park", "");
+    let cmd = format!("NOOP{}", " \"\"".repeat(300));
+    ami.send(&[("Action", "AGI"), ("Channel", &p.channel), ("Command", &cmd), ("CommandID", "quoted")]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while ast.is_running() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!ast.is_running(), "stock Asterisk survived 300 quoted words: stock was fixed, update docs/differences.md");
 }

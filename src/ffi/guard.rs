@@ -54,6 +54,13 @@ pub fn install_hook() {
     });
 }
 
+/// Module unload: drops the hook and what it recorded (Rust never runs statics'
+/// destructors, and dlclose would leave them on Asterisk's heap).
+pub fn release_all() {
+    let _ = panic::take_hook();
+    std::mem::take(&mut *LAST_PANIC.lock().unwrap_or_else(|p| p.into_inner()));
+}
+
 /// Runs `body`; on panic logs `what` with the panic's message and location and returns
 /// `on_panic`.
 pub fn guard<R>(what: &str, on_panic: R, body: impl FnOnce() -> R) -> R {

@@ -1,0 +1,34 @@
+#!/bin/sh
+# A hostile local AGI script (tests/hostile_input.rs): 200 quoted arguments, every byte
+# value, a line past the 8 KB buffer, a command sent a byte at a time, then an exit in the
+# middle of a line. Writes each answer to the file named by its second argument.
+out=${2:-/dev/null}
+while read -r line; do
+    [ -z "$line" ] && break
+done
+ask() {
+    read -r resp
+    echo "$1 -> $resp" >> "$out"
+}
+i=0; words=""
+while [ $i -lt 200 ]; do words="$words \"q$i\""; i=$((i + 1)); done
+echo "NOOP$words"
+ask quoted
+# Every byte value but NUL (a shell string cannot hold it) and newline.
+printf 'NOOP '; i=1
+while [ $i -lt 256 ]; do
+    [ $i -ne 10 ] && printf "\\$(printf '%03o' $i)"
+    i=$((i + 1))
+done
+printf '\n'
+ask bytes
+# 9,000 bytes: the first 8,191 are one command line (NOOP), the rest another (unknown).
+printf 'NOOP '; head -c 8995 /dev/zero | tr '\0' 'y'; printf '\n'
+ask long1
+ask long2
+# One byte every 50 ms.
+for c in N O O P; do printf '%s' "$c"; sleep 0.05; done
+printf '\n'
+ask slow
+printf 'GET VARIA'
+exit 0
