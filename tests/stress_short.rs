@@ -1,4 +1,4 @@
-//! The short version of `make stress` (`stress --short`: 50 calls per storm, 6 unload
+//! The short version of `make stress` (`stress --short`: 50 calls per storm, 12 unload
 //! cycles): every command ends in exactly one AsyncAGIExec under each storm, no channel is
 //! left, the CLI answers within 1 s, the module works after every unload/load.
 use std::process::Command;
@@ -12,5 +12,8 @@ fn stress_short_passes() {
         assert!(stdout.contains(&format!("storm {storm}: 50 calls")), "no {storm} storm in:\n{stdout}");
     }
     assert!(stdout.contains("missing [], duplicated []"), "{stdout}");
+    for storm in ["Hangup", "Redirect"] {
+        assert!(stdout.contains(&format!("FastAGI storm {storm} (Ours): 50 calls")), "no FastAGI {storm} storm in:\n{stdout}");
+    }
     assert!(stdout.lines().last() == Some("PASS"), "{stdout}");
 }

@@ -55,7 +55,11 @@ fn pct(v: &mut [f64], p: f64) -> f64 {
 fn main() {
     let minutes: f64 = std::env::args().nth(1).and_then(|m| m.parse().ok()).unwrap_or(30.0);
     let short = minutes < 5.0;
-    let ast = Asterisk::start(Flavour::Ours);
+    // `soak MINUTES stock`: the same load on stock res_agi, to tell Asterisk's own RSS growth
+    // from ours (writes target/soak-stock.{csv,svg}; stock drops queued commands when a call
+    // goes, so its "missing" count is not a failure).
+    let stock = std::env::args().nth(2).as_deref() == Some("stock");
+    let ast = Asterisk::start(if stock { Flavour::Stock } else { Flavour::Ours });
     let pid = ast.pid();
     let ami = ast.ami();
     ami.action(&[("Action", "Events"), ("EventMask", "agi,user")]);
@@ -206,20 +210,31 @@ fn main() {
     p99s.clear();
     let p99_stable = p99_max <= (p99_median * 5.0).max(50.0);
     let pass = missing == 0 && duplicated == 0 && rss_flat && p99_stable;
+    // RSS slope after warm-up (the first third left out), least squares, MB per minute.
+    let tail = &samples[third..];
+    let n = tail.len().max(1) as f64;
+    let (mx, my) = (tail.iter().map(|s| s.secs).sum::<f64>() / n, tail.iter().map(|s| s.rss_mb).sum::<f64>() / n);
+    let sxy: f64 = tail.iter().map(|s| (s.secs - mx) * (s.rss_mb - my)).sum();
+    let sxx: f64 = tail.iter().map(|s| (s.secs - mx).powi(2)).sum();
+    let slope = if sxx > 0.0 { sxy / sxx * 60.0 } else { 0.0 };
     println!(
-        "soak {minutes} min: {} commands, {missing} missing, {duplicated} duplicated; RSS middle third {mid:.1} MB, last third {last:.1} MB (flat: {rss_flat}); p99 median {p99_median:.2} ms, worst {p99_max:.2} ms (stable: {p99_stable})",
+        "soak {minutes} min{}: {} commands, {missing} missing, {duplicated} duplicated; RSS middle third {mid:.1} MB, last third {last:.1} MB (flat: {rss_flat}), slope after warm-up {slope:.2} MB/min; p99 median {p99_median:.2} ms, worst {p99_max:.2} ms (stable: {p99_stable})",
+        if stock { " (stock)" } else { "" },
         sent.len()
     );
     let dir = common::project_dir();
-    let csv_path = if short { dir.join("target/soak.csv") } else { dir.join("docs/soak.csv") };
+    let csv_path = if stock { dir.join("target/soak-stock.csv") } else if short { dir.join("target/soak.csv") } else { dir.join("docs/soak.csv") };
     let mut csv = String::from("seconds,rss_mb,fds,threads,p50_ms,p99_ms,parked,answered\n");
     for s in &samples {
         csv += &format!("{:.0},{:.2},{},{},{:.3},{:.3},{},{}\n", s.secs, s.rss_mb, s.fds, s.threads, s.p50_ms, s.p99_ms, s.parked, s.answered);
     }
     std::fs::write(&csv_path, csv).expect("write the soak CSV");
-    let svg_path = if short { dir.join("target/soak.svg") } else { dir.join("docs/soak.svg") };
-    draw(&svg_path, &samples, minutes).expect("draw the soak plot");
+    let svg_path = if stock { dir.join("target/soak-stock.svg") } else if short { dir.join("target/soak.svg") } else { dir.join("docs/soak.svg") };
+    draw(&svg_path, &samples, minutes, if stock { "stock res_agi" } else { "res_agi_rs" }).expect("draw the soak plot");
     eprintln!("[soak] wrote {} and {}", csv_path.display(), svg_path.display());
+    if stock {
+        return;
+    }
     println!("{}", if pass { "PASS" } else { "FAIL" });
     if !pass {
         std::process::exit(1);
@@ -227,14 +242,14 @@ fn main() {
 }
 
 /// Two panels over time: Asterisk's RSS (MB) and the commands' p50/p99 latency (ms).
-fn draw(path: &std::path::Path, samples: &[Sample], minutes: f64) -> Result<(), Box<dyn std::error::Error>> {
+fn draw(path: &std::path::Path, samples: &[Sample], minutes: f64, who: &str) -> Result<(), Box<dyn std::error::Error>> {
     let root = SVGBackend::new(path, (900, 600)).into_drawing_area();
     root.fill(&WHITE)?;
     let (top, bottom) = root.split_vertically(300);
     let xmax = samples.last().map_or(60.0, |s| s.secs).max(10.0);
     let rss_max = samples.iter().map(|s| s.rss_mb).fold(1.0, f64::max) * 1.2;
     let mut c = ChartBuilder::on(&top)
-        .caption(format!("res_agi_rs soak, {minutes} min, {PARKED} parked calls: Asterisk RSS"), ("sans-serif", 18))
+        .caption(format!("{who} soak, {minutes} min, {PARKED} parked calls: Asterisk RSS"), ("sans-serif", 18))
         .margin(10)
         .x_label_area_size(30)
         .y_label_area_size(50)
