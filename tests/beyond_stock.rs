@@ -404,4 +404,14 @@ fn asterisk_help_shows_the_new_actions_and_commands() {
         let out = ast.cli(cmd);
         assert!(out.contains(text), "{cmd}: {out}");
     }
+    // The configuration (res_agi_rs.conf) and the events of the new actions.
+    let out = ast.cli("config show help res_agi_rs");
+    assert!(out.contains("general"), "config show help res_agi_rs: {out}");
+    let out = ast.cli("config show help res_agi_rs general maxqueue");
+    assert!(out.contains("How many commands one channel's Async AGI queue may hold"), "maxqueue: {out}");
+    assert!(out.contains("1000"), "maxqueue default: {out}");
+    for event in ["AGIChannel", "AGIChannelsComplete"] {
+        let out = ast.cli(&format!("manager show event {event}"));
+        assert!(out.contains(event) && !out.contains("Could not find"), "manager show event {event}: {out}");
+    }
 }
