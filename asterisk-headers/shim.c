@@ -39,6 +39,7 @@
 #undef OPTIONAL_API
 #endif
 #include "asterisk/agi.h"
+#include "asterisk/test.h"
 
 #if defined(RS_OPTIONAL_API)
 /* optional_api.h declares these only when OPTIONAL_API is defined (see above). */
@@ -722,3 +723,59 @@ AST_MODULE_INFO(ASTERISK_GPL_KEY, AST_MODFLAG_GLOBAL_SYMBOLS | AST_MODFLAG_LOAD_
 	.load_pri = AST_MODPRI_APP_DEPEND,
 	.requires = "res_speech",
 );
+
+/* ---- Asterisk's test framework: /res/agi_rs/ ----
+ * One Asterisk test per entry of src/selftest.rs's TESTS (same order); each calls
+ * rs_agi_selftest(index), which runs the module's own code and writes what failed. */
+extern int rs_agi_selftest(int which, char *msg, size_t len);
+extern const char *rs_agi_selftest_name(int which);
+extern const char *rs_agi_selftest_summary(int which);
+
+static enum ast_test_result_state rs_selftest(int which, struct ast_test_info *info, enum ast_test_command cmd, struct ast_test *test)
+{
+	char msg[2048] = "";
+
+	switch (cmd) {
+	case TEST_INIT:
+		info->name = rs_agi_selftest_name(which);
+		info->category = "/res/agi_rs/";
+		info->summary = rs_agi_selftest_summary(which);
+		info->description = rs_agi_selftest_summary(which);
+		return AST_TEST_NOT_RUN;
+	case TEST_EXECUTE:
+		break;
+	}
+	if (rs_agi_selftest(which, msg, sizeof(msg))) {
+		ast_test_status_update(test, "%s\n", msg);
+		return AST_TEST_FAIL;
+	}
+	return AST_TEST_PASS;
+}
+
+#define RS_SELFTEST(n) \
+	static enum ast_test_result_state rs_selftest_##n(struct ast_test_info *info, enum ast_test_command cmd, struct ast_test *test) \
+	{ \
+		return rs_selftest(n, info, cmd, test); \
+	}
+RS_SELFTEST(0)
+RS_SELFTEST(1)
+RS_SELFTEST(2)
+RS_SELFTEST(3)
+RS_SELFTEST(4)
+
+static ast_test_cb_t *rs_selftests[] = { rs_selftest_0, rs_selftest_1, rs_selftest_2, rs_selftest_3, rs_selftest_4 };
+
+int rs_shim_selftest_count(void)
+{
+	return ARRAY_LEN(rs_selftests);
+}
+
+int rs_shim_register_selftest(int i)
+{
+	return ast_test_register(rs_selftests[i]);
+}
+
+int rs_shim_unregister_selftest(int i)
+{
+	return ast_test_unregister(rs_selftests[i]);
+}

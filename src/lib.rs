@@ -36,4 +36,5 @@ pub mod module;
 pub mod parse;
 pub mod registry;
 pub mod relay;
+pub mod selftest;
 pub mod session;

@@ -12,6 +12,8 @@ enum Registration {
     Relay,
     /// One CLI entry (the shim's index).
     Cli(usize),
+    /// One Asterisk test under /res/agi_rs/ (the shim's index, src/selftest.rs).
+    SelfTest(usize),
     /// One manager action (index into manager::ACTIONS).
     Manager(usize),
     App(app::AppKind),
@@ -29,6 +31,7 @@ fn register(r: Registration) -> bool {
         Registration::Events => misc::events_init(),
         Registration::Relay => relay::start(),
         Registration::Cli(i) => misc::register_cli(i),
+        Registration::SelfTest(i) => misc::register_selftest(i),
         Registration::Manager(i) => misc::register_manager(manager::ACTIONS[i].0, manager::ACTIONS[i].1),
         Registration::App(kind) => misc::register_app(kind.name(), kind as i32),
         Registration::Api => {
@@ -46,6 +49,7 @@ fn undo(r: Registration) {
             true
         }
         Registration::Cli(i) => misc::unregister_cli(i),
+        Registration::SelfTest(i) => misc::unregister_selftest(i),
         Registration::Manager(i) => misc::unregister_manager(manager::ACTIONS[i].0),
         Registration::App(kind) => misc::unregister_app(kind.name()),
         Registration::Api => {
@@ -68,6 +72,7 @@ fn undo_all(ledger: &mut Vec<Registration>) {
 fn steps() -> Vec<Registration> {
     let mut steps = vec![Registration::Events, Registration::Relay];
     steps.extend((0..misc::cli_count()).map(Registration::Cli));
+    steps.extend((0..misc::selftest_count().min(crate::selftest::TESTS.len())).map(Registration::SelfTest));
     steps.extend((0..manager::ACTIONS.len()).map(Registration::Manager));
     steps.extend(app::AppKind::ALL.map(Registration::App));
     steps.push(Registration::Api);

@@ -46,6 +46,23 @@ pub fn reload(body: impl FnOnce() -> bool) -> c_int {
     guard("module reload", -1, || if body() { 0 } else { -1 })
 }
 
+/// An Asterisk test (`test execute`): 0 when `body(which)` passed; otherwise 1, with what
+/// failed (or the panic) written, NUL-terminated and cut to fit, into `msg[..len]`.
+pub fn selftest(which: c_int, msg: *mut c_char, len: usize, body: impl FnOnce(usize) -> Result<(), String>) -> c_int {
+    let _inside = inside();
+    let result = guard("Asterisk test", Err("the test panicked (see the log)".to_string()), || body(which.max(0) as usize));
+    let Err(text) = result else { return 0 };
+    if !msg.is_null() && len > 0 {
+        let bytes: Vec<u8> = text.bytes().filter(|&b| b != 0).take(len - 1).collect();
+        // SAFETY: the shim passes a buffer of `len` bytes it owns for this call.
+        unsafe {
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), msg as *mut u8, bytes.len());
+            *msg.add(bytes.len()) = 0;
+        }
+    }
+    1
+}
+
 /// A dialplan application's exec: the channel it runs on and its data.
 pub fn app(chan: *mut sys::ast_channel, data: *const c_char, body: impl FnOnce(&Chan, &[u8]) -> i32) -> c_int {
     let _inside = inside();

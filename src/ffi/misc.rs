@@ -67,6 +67,24 @@ pub fn cli_count() -> usize {
 }
 
 /// Registers CLI entry `i` (< cli_count()).
+/// How many Asterisk tests the shim defines (src/selftest.rs's TESTS, same order).
+pub fn selftest_count() -> usize {
+    // SAFETY: no arguments; a constant of the shim.
+    unsafe { shim::rs_shim_selftest_count() as usize }
+}
+
+pub fn register_selftest(i: usize) -> bool {
+    assert!(i < selftest_count());
+    // SAFETY: i is in range; the callbacks are static in the shim.
+    unsafe { shim::rs_shim_register_selftest(i as i32) == 0 }
+}
+
+pub fn unregister_selftest(i: usize) -> bool {
+    assert!(i < selftest_count());
+    // SAFETY: i is in range; the callbacks are static in the shim.
+    unsafe { shim::rs_shim_unregister_selftest(i as i32) == 0 }
+}
+
 pub fn register_cli(i: usize) -> bool {
     assert!(i < cli_count());
     // SAFETY: i is in range; the entries are static in the shim.
