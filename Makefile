@@ -7,7 +7,7 @@ ASTERISK_MODDIR ?= /usr/lib/x86_64-linux-gnu/asterisk/modules
 ASTERISK_ETCDIR ?= /etc/asterisk
 ASTERISK_DATADIR ?= /usr/share/asterisk
 
-.PHONY: all module sandbox demo test bench stress soak memcheck fuzz install clean
+.PHONY: all module sandbox demo test bench stress soak memcheck fuzz deb install clean
 
 all: module
 
@@ -63,6 +63,10 @@ memcheck: module build/test_speech.so
 # FUZZ_CASES=N cargo test --test fuzz_parsers runs the property tests longer.
 fuzz:
 	scripts/fuzz.sh 10000000 report
+
+# A Debian package for the sandbox's Asterisk (ASTERISK_VERSION=… for another): cargo-deb.
+deb: module
+	scripts/deb.sh
 
 install: module
 	install -D -m 0755 $(MODULE) $(DESTDIR)$(ASTERISK_MODDIR)/res_agi_rs.so

@@ -134,11 +134,15 @@ prepare() {
             agi_load="load => res_agi_rs.so"; agi_noload="noload => res_agi.so" ;;
         stock)
             agi_load="load => res_agi.so"; agi_noload="noload => res_agi_rs.so" ;;
+        packaged)
+            # Ours as the Debian package installed it (make deb; tests/deb_package.rs): the
+            # module and its XML help are the package's, not copied here.
+            agi_load="load => res_agi_rs.so"; agi_noload="noload => res_agi.so" ;;
         stock+ours)
             # Stock loaded, ours present but not loaded (a test loads it by hand beside stock).
             install_module
             agi_load="load => res_agi.so"; agi_noload="noload => res_agi_rs.so" ;;
-        *) die "flavour must be ours, stock or stock+ours, not '$flavour'" ;;
+        *) die "flavour must be ours, stock, packaged or stock+ours, not '$flavour'" ;;
     esac
     # The tests' speech engine, when built (make test), is loaded with either flavour.
     local speech="; no test speech engine (make build/test_speech.so)"

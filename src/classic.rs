@@ -139,6 +139,15 @@ fn connect_fast(url: &[u8]) -> Result<TcpStream, AgiResult> {
     if !script.is_empty() {
         hello.extend_from_slice(format!("agi_network_script: {script}\n").as_bytes());
     }
+    // Stock sends these with ast_agi_send(fd, NULL, …): logged for `agi set debug` without a
+    // channel name.
+    if crate::ffi::agi::debug() {
+        for line in hello.split_inclusive(|&b| b == b'\n') {
+            let mut text = b"AGI Tx >> ".to_vec();
+            text.extend_from_slice(line);
+            crate::ffi::log::verbose(&text);
+        }
+    }
     if !careful_write(stream.as_raw_fd(), &hello) {
         crate::ast_log!(Warning, "Connect to '{url_text}' failed: {}", std::io::Error::last_os_error());
         return Err(AgiResult::Failure);

@@ -359,6 +359,13 @@ fn fastagi_behaves_as_stock() {
         out.extend(run_fast(&ast, "agi://127.0.0.1:PORT", &["NOOP"]));
         // A server that closes in the middle of a command line.
         out.extend(run_fast(&ast, "agi://127.0.0.1:PORT/x", &["NOOP", "#raw GET VARIA"]));
+        // With `agi set debug on`: the log's Tx/Rx lines (agi_network lines without a channel).
+        ast.cli("agi set debug on");
+        let before = ast.log().len();
+        out.extend(run_fast(&ast, "agi://127.0.0.1:PORT/dbg", &["NOOP"]));
+        let log = ast.wait_log("AGI Rx << NOOP");
+        ast.cli("agi set debug off");
+        out.extend(log[before..].lines().filter_map(|l| l.find("AGI Tx >> agi_network").map(|i| format!("log: {}", &l[i..]))));
         out
     });
 }

@@ -21,6 +21,8 @@ pub enum Flavour {
     Stock,
     /// Stock res_agi.so loaded; ours installed beside it but not loaded.
     StockPlusOurs,
+    /// Ours as installed by the Debian package (tests/deb_package.rs).
+    Packaged,
 }
 
 impl Flavour {
@@ -29,6 +31,7 @@ impl Flavour {
             Flavour::Ours => "ours",
             Flavour::Stock => "stock",
             Flavour::StockPlusOurs => "stock+ours",
+            Flavour::Packaged => "packaged",
         }
     }
 }
@@ -42,6 +45,19 @@ pub fn valgrind_dir() -> Option<PathBuf> {
 /// 1, or 25 under valgrind.
 pub fn slowdown() -> u32 {
     if valgrind_dir().is_some() { 25 } else { 1 }
+}
+
+/// The lock on the sandbox's installed module (flock on a file beside the chroot).
+pub struct SandboxLock(std::fs::File);
+
+pub fn sandbox_lock(exclusive: bool) -> SandboxLock {
+    use std::os::fd::AsRawFd;
+    let path = sandbox_root().with_file_name("module.lock");
+    let f = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).expect("open the sandbox lock");
+    // SAFETY: flock on a descriptor we own; released when the file closes.
+    let rc = unsafe { libc::flock(f.as_raw_fd(), if exclusive { libc::LOCK_EX } else { libc::LOCK_SH }) };
+    assert_eq!(rc, 0, "flock {}", path.display());
+    SandboxLock(f)
 }
 
 pub fn project_dir() -> PathBuf {
@@ -87,7 +103,12 @@ impl Asterisk {
         let name = format!("test-{}-{}-{}", flavour.as_str().replace('+', "-"), std::process::id(), n);
         let port = free_port();
         let module = project_dir().join("build/res_agi_rs.so");
-        if flavour != Flavour::Stock {
+        // The module file in the chroot is shared by every instance; the package test
+        // replaces and removes it, so it holds this lock exclusively (and boots its own
+        // instance under it) while every other boot holds it shared (once booted, an
+        // instance has the module mapped).
+        let _lock = (flavour != Flavour::Packaged).then(|| sandbox_lock(false));
+        if flavour != Flavour::Stock && flavour != Flavour::Packaged {
             assert!(module.exists(), "{} is missing: run `make test` (it builds the module first)", module.display());
         }
         let prep = Command::new(sandbox_script())
