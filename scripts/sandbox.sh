@@ -31,6 +31,21 @@ EXTRAS="libasterisk-agi-perl python3-minimal valgrind"
 EXTRAS_VERSION=3
 
 log() { printf '[sandbox] %s\n' "$*" >&2; }
+
+# Runs "$@" and says every 10 s that it still runs (the first provisioning takes minutes;
+# nothing should be silent for long). The command's own output is redirected by the caller
+# inside "$@" (sh -c), so the ticks still reach the terminal.
+ticking() {
+    local what=$1; shift
+    "$@" &
+    local pid=$! t=0
+    while kill -0 "$pid" 2>/dev/null; do
+        sleep 1
+        t=$((t + 1))
+        if [ $((t % 10)) -eq 0 ] && kill -0 "$pid" 2>/dev/null; then log "$what: still running (${t} s)"; fi
+    done
+    wait "$pid"
+}
 die() { printf '[sandbox] error: %s\n' "$*" >&2; exit 1; }
 
 need_root() { [ "$(id -u)" = 0 ] || die "must run as root (debootstrap, chroot)"; }
@@ -65,13 +80,13 @@ provision() {
         local tmp=$ROOT.tmp
         if [ -d "$tmp" ]; then umount_proc "$tmp"; rm -rf --one-file-system "$tmp"; fi
         log "debootstrap sid into $tmp (about 25 s)"
-        debootstrap --variant=minbase sid "$tmp" "$MIRROR" >"$CACHE/debootstrap.log" 2>&1 \
+        ticking "debootstrap" sh -c 'debootstrap --variant=minbase sid "$1" "$2" >"$3" 2>&1' sh "$tmp" "$MIRROR" "$CACHE/debootstrap.log" \
             || { tail -20 "$CACHE/debootstrap.log" >&2; die "debootstrap failed"; }
         mount -t proc proc "$tmp/proc"
         log "installing asterisk, asterisk-dev, asterisk-core-sounds-en-gsm in the chroot"
-        if ! chroot "$tmp" sh -c 'apt-get -q -o Acquire::Check-Valid-Until=false update &&
+        if ! ticking "apt-get in the chroot" sh -c 'chroot "$1" sh -c "apt-get -q -o Acquire::Check-Valid-Until=false update &&
              DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-                 asterisk asterisk-dev asterisk-core-sounds-en-gsm '"$EXTRAS"'' >"$CACHE/apt.log" 2>&1; then
+                 asterisk asterisk-dev asterisk-core-sounds-en-gsm $2" >"$3" 2>&1' sh "$tmp" "$EXTRAS" "$CACHE/apt.log"; then
             umount_proc "$tmp"; tail -20 "$CACHE/apt.log" >&2; die "apt-get in chroot failed"
         fi
         umount_proc "$tmp"
@@ -82,8 +97,8 @@ provision() {
     if [ ! -f "$ROOT/.res_agi_rs-extras-$EXTRAS_VERSION" ]; then
         log "installing in the chroot: $EXTRAS"
         mount_proc
-        chroot "$ROOT" sh -c 'apt-get -q -o Acquire::Check-Valid-Until=false update &&
-             DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends '"$EXTRAS"'' >"$CACHE/apt-extras.log" 2>&1 \
+        ticking "apt-get in the chroot" sh -c 'chroot "$1" sh -c "apt-get -q -o Acquire::Check-Valid-Until=false update &&
+             DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $2" >"$3" 2>&1' sh "$ROOT" "$EXTRAS" "$CACHE/apt-extras.log" \
             || { tail -20 "$CACHE/apt-extras.log" >&2; die "apt-get in chroot failed"; }
         touch "$ROOT/.res_agi_rs-extras-$EXTRAS_VERSION"
     fi

@@ -243,7 +243,12 @@ fn park(c: &mut Client, n: usize, tag: &str) -> (Vec<String>, Duration) {
     });
     let mut chans = vec![String::new(); n];
     let mut got = 0;
+    let mut shown = Instant::now();
     while got < n {
+        if n >= 100 && shown.elapsed() >= Duration::from_secs(2) {
+            eprintln!("[bench]   parked {got}/{n}");
+            shown = Instant::now();
+        }
         match c.recv() {
             Msg::Start { uniqueid, channel } => {
                 if let Some(i) = uniqueid.strip_prefix(tag).and_then(|s| s.strip_suffix("-2")).and_then(|s| s.parse::<usize>().ok()) {

@@ -73,7 +73,12 @@ fn originate(ami: &Ami, n: usize, tag: &str) -> Vec<String> {
     let mut chans = vec![String::new(); n];
     let mut got = 0;
     let deadline = Instant::now() + Duration::from_secs(120) * common::slowdown();
+    let mut shown = Instant::now();
     while got < n {
+        if shown.elapsed() >= Duration::from_secs(2) {
+            eprintln!("[stress]   parked {got}/{n}");
+            shown = Instant::now();
+        }
         assert!(Instant::now() < deadline, "only {got} of {n} calls parked");
         for m in ami.collect(Duration::from_millis(100), |m| m.is_event("AsyncAGIStart")) {
             let uid = m.get("Uniqueid").unwrap_or("");
