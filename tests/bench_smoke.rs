@@ -7,6 +7,8 @@ fn bench_smoke_run_prints_the_table() {
     let out = Command::new(env!("CARGO_BIN_EXE_bench")).arg("--smoke").output().expect("run the bench binary");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "bench --smoke failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let svg = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/target/benchmarks-smoke.svg")).expect("the smoke picture");
+    assert!(svg.contains("<svg") && svg.contains("NOOP round trip") && svg.contains("pipelined NOOPs/s"), "picture incomplete");
     for row in ["NOOP round trip p50", "pipelined NOOPs/s", "idle CPU", "RSS per parked call", "time to park", "AMI floor", "one NOOP on each: 50/50 results"] {
         assert!(stdout.contains(row), "missing {row:?} in:\n{stdout}");
     }

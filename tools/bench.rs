@@ -366,6 +366,8 @@ struct Results {
     noop_p50: f64,
     noop_p99: f64,
     noop_samples: usize,
+    /// Every NOOP round trip (ms), for the picture.
+    noop_rtts: Vec<f64>,
     pipelined: f64,
     /// Asterisk CPU time (ms) per 1,000 pipelined commands.
     cpu_per_1000: f64,
@@ -393,6 +395,7 @@ fn measure(flavour: Flavour, plan: &Plan) -> Results {
     r.noop_p50 = ms(percentile(&mut rtt, 0.5));
     r.noop_p99 = ms(percentile(&mut rtt, 0.99));
     r.noop_samples = n;
+    r.noop_rtts = rtt.iter().map(|d| ms(*d)).collect();
     hangup_all(&mut c, &ast);
 
     eprintln!("[bench] {flavour:?}: parking {} channels", plan.parked);
@@ -886,6 +889,10 @@ fn main() {
     let big_text: String = big.iter().map(|l| format!("- {l}\n")).collect();
     println!("\n{table}\nres_agi_rs at scale:\n{big_text}");
 
+    if smoke {
+        // The smoke run draws too (tests/bench_smoke.rs checks the picture is made).
+        draw(&common::project_dir().join("target/benchmarks-smoke.svg"), &stock, &ours).expect("draw the smoke picture");
+    }
     if !smoke {
         let doc = format!(
             "# Benchmarks\n\nLatest `make bench` run ({}), on {}.\nBoth modules ran on the same sandbox Asterisk, same dialplan (`park@agi`: Local channels in \
@@ -897,5 +904,48 @@ fn main() {
         );
         std::fs::write(common::project_dir().join("docs/benchmarks.md"), doc).expect("write docs/benchmarks.md");
         eprintln!("[bench] wrote docs/benchmarks.md");
+        draw(&common::project_dir().join("docs/benchmarks.svg"), &stock, &ours).expect("draw docs/benchmarks.svg");
+        eprintln!("[bench] wrote docs/benchmarks.svg");
     }
+}
+
+/// docs/benchmarks.svg: the NOOP round-trip distribution of both modules (share of NOOPs
+/// answered within x ms, log scale), and bars for pipelined throughput and idle CPU.
+fn draw(path: &std::path::Path, stock: &Results, ours: &Results) -> Result<(), Box<dyn std::error::Error>> {
+    use plotters::prelude::*;
+    let root = SVGBackend::new(path, (1000, 420)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let (left, right) = root.split_horizontally(560);
+    let cdf = |v: &[f64]| {
+        let mut v = v.to_vec();
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        let n = v.len().max(1) as f64;
+        v.into_iter().enumerate().map(|(i, x)| (x.max(0.01), (i + 1) as f64 / n)).collect::<Vec<_>>()
+    };
+    let (cs, co) = (cdf(&stock.noop_rtts), cdf(&ours.noop_rtts));
+    let xmax = cs.iter().chain(&co).map(|p| p.0).fold(1.0, f64::max) * 1.5;
+    let xmin = cs.iter().chain(&co).map(|p| p.0).fold(f64::MAX, f64::min).max(0.01) / 1.5;
+    let mut c = ChartBuilder::on(&left)
+        .caption("NOOP round trip (Action: AGI → AsyncAGIExec), one channel", ("sans-serif", 16))
+        .margin(10)
+        .x_label_area_size(35)
+        .y_label_area_size(45)
+        .build_cartesian_2d((xmin..xmax).log_scale(), 0.0..1.0)?;
+    c.configure_mesh().x_desc("ms (log scale)").y_desc("share of NOOPs answered").draw()?;
+    c.draw_series(LineSeries::new(cs, &RED))?.label("stock res_agi").legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED));
+    c.draw_series(LineSeries::new(co, &BLUE))?.label("res_agi_rs").legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));
+    c.configure_series_labels().position(SeriesLabelPosition::LowerRight).border_style(BLACK).draw()?;
+    let (top, bottom) = right.split_vertically(210);
+    let bars = |area: &DrawingArea<SVGBackend, plotters::coord::Shift>, title: &str, unit: &str, s: f64, o: f64| -> Result<(), Box<dyn std::error::Error>> {
+        let ymax = s.max(o).max(1e-9) * 1.25;
+        let mut c = ChartBuilder::on(area).caption(title, ("sans-serif", 15)).margin(8).x_label_area_size(25).y_label_area_size(60).build_cartesian_2d(0.0..2.0, 0.0..ymax)?;
+        c.configure_mesh().disable_x_mesh().x_labels(0).y_desc(unit).draw()?;
+        c.draw_series([(0.0, s, RED, "stock"), (1.0, o, BLUE, "ours")].into_iter().map(|(x, v, col, _)| Rectangle::new([(x + 0.2, 0.0), (x + 0.8, v)], col.filled())))?;
+        c.draw_series([(0.5, s, "stock"), (1.5, o, "ours")].into_iter().map(|(x, v, name)| Text::new(format!("{name}: {}", if v >= 100.0 { format!("{v:.0}") } else { format!("{v:.4}") }), (x - 0.3, v * 1.02 + ymax * 0.02), ("sans-serif", 13))))?;
+        Ok(())
+    };
+    bars(&top, "pipelined NOOPs/s (higher is better)", "NOOPs/s", stock.pipelined, ours.pipelined)?;
+    bars(&bottom, "idle CPU with calls parked (lower is better)", "cores", stock.idle_cores, ours.idle_cores)?;
+    root.present()?;
+    Ok(())
 }

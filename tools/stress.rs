@@ -648,6 +648,72 @@ fn idle_cycles(cycles: usize, flavour: Flavour) -> (u64, u64) {
     (rss10, rss_kb(ast.pid()))
 }
 
+/// The last `make soak` in figures, from docs/soak.csv (seconds,rss_mb,fds,threads,p50_ms,
+/// p99_ms,parked,answered).
+fn soak_summary() -> String {
+    let Ok(csv) = std::fs::read_to_string(common::project_dir().join("docs/soak.csv")) else {
+        return "## Soak\n\nNo docs/soak.csv yet: run `make soak`.\n\n".into();
+    };
+    let rows: Vec<Vec<f64>> = csv.lines().skip(1).map(|l| l.split(',').filter_map(|v| v.parse().ok()).collect()).filter(|r: &Vec<f64>| r.len() == 8).collect();
+    if rows.len() < 3 {
+        return String::new();
+    }
+    let at = |frac: f64| &rows[((rows.len() - 1) as f64 * frac) as usize];
+    let col = |i: usize| rows.iter().map(|r| r[i]).collect::<Vec<f64>>();
+    let (fds, threads, p99) = (col(2), col(3), col(5));
+    let min = |v: &[f64]| v.iter().cloned().fold(f64::MAX, f64::min);
+    let max = |v: &[f64]| v.iter().cloned().fold(0.0, f64::max);
+    let mut sorted = p99.clone();
+    sorted.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    // Stock under the same load (`soak MINUTES stock`, target/soak-stock.csv), when there:
+    // RSS slope (least squares) over the same window, after its first third.
+    let slope = |rows: &[Vec<f64>], from: f64, to: f64| {
+        let w: Vec<&Vec<f64>> = rows.iter().filter(|r| r[0] >= from && r[0] <= to).collect();
+        let n = w.len().max(1) as f64;
+        let (mx, my) = (w.iter().map(|r| r[0]).sum::<f64>() / n, w.iter().map(|r| r[1]).sum::<f64>() / n);
+        let sxx: f64 = w.iter().map(|r| (r[0] - mx).powi(2)).sum();
+        if sxx > 0.0 { w.iter().map(|r| (r[0] - mx) * (r[1] - my)).sum::<f64>() / sxx * 60.0 } else { 0.0 }
+    };
+    let stock_line = std::fs::read_to_string(common::project_dir().join("target/soak-stock.csv"))
+        .ok()
+        .map(|c| c.lines().skip(1).map(|l| l.split(',').filter_map(|v| v.parse().ok()).collect()).filter(|r: &Vec<f64>| r.len() == 8).collect::<Vec<Vec<f64>>>())
+        .filter(|s| s.len() >= 3)
+        .map(|st| {
+            let end = st[st.len() - 1][0];
+            let (from, to) = (end / 3.0, end);
+            format!(
+                "Stock res_agi under the same load for {:.0} minutes (`soak {:.0} stock`), over the same window ({:.0}–{:.0} s): RSS slope {:.2} MB/min for stock, {:.2} MB/min for ours; stock's RSS {:.1} → {:.1} MB, ours {:.1} → {:.1} MB. ",
+                end / 60.0,
+                end / 60.0,
+                from,
+                to,
+                slope(&st, from, to),
+                slope(&rows, from, to),
+                st.iter().find(|r| r[0] >= from).map_or(0.0, |r| r[1]),
+                st[st.len() - 1][1],
+                rows.iter().find(|r| r[0] >= from).map_or(0.0, |r| r[1]),
+                rows.iter().rfind(|r| r[0] <= to).map_or(0.0, |r| r[1]),
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        "## Soak\n\nLatest `make soak` (docs/soak.csv, drawn as docs/soak.svg): {:.0} minutes at 500 parked calls, {} samples, {:.0} commands answered. Asterisk's RSS {:.1} MB after a third, {:.1} MB after two thirds, {:.1} MB at the end; open descriptors {:.0}–{:.0}; threads {:.0}–{:.0}; p99 of each 10 s window: median {:.0} ms, worst {:.0} ms (commands wait in their channel's queue behind prompts and `EXEC Playback`; the p50 is about 21 ms). {}\n\n![soak](soak.svg)\n\n",
+        at(1.0)[0] / 60.0,
+        rows.len(),
+        at(1.0)[7],
+        at(1.0 / 3.0)[1],
+        at(2.0 / 3.0)[1],
+        at(1.0)[1],
+        min(&fds),
+        max(&fds),
+        min(&threads),
+        max(&threads),
+        sorted[sorted.len() / 2],
+        max(&p99),
+        stock_line
+    )
+}
+
 fn storm_row(r: &StormResult) -> String {
     let mut kinds: Vec<_> = r.kinds.iter().map(|(k, v)| format!("{k}: {v}")).collect();
     kinds.sort();
@@ -795,6 +861,7 @@ fn main() {
             );
         }
         doc += "\n\nWith res_agi_rs Asterisk never died. A forced unload (`-f`) of stock res_agi.so while calls run unloads its code under the threads still in it (docs/differences.md); in this run the kernel logged Asterisk's segfault. RSS is Asterisk's VmRSS, after 10 cycles (warm-up) and at the end.\n\n";
+        doc += &soak_summary();
         doc += "## Memory checking, fuzzing, soak, privileges, hostile input\n\n- `make memcheck`: the differential suite and the storms with every Asterisk under valgrind memcheck, stock and ours: docs/memcheck.md.\n- `make fuzz`: coverage-guided fuzzing of every parser of outside data, 10 million inputs per target, with the corpus checked in (fuzz/): docs/fuzzing.md; `make test` runs 20,000 per target, and the property tests of tests/fuzz_parsers.rs.\n- `make soak`: 30 minutes at 500 parked calls (commands of every kind, PlayDTMF, departures, breaks, redirects), sampled every 10 s into docs/soak.csv and drawn as docs/soak.svg; `make test` runs 2 minutes of it (tests/soak_short.rs).\n- tests/privileges.rs (the AMI matrix, cli_permissions.conf, no forged header) and tests/hostile_input.rs (every byte value, 8 KB lines, 10,000 arguments, unbalanced quotes, NULs through the CLI; a hostile FastAGI server and a hostile script) run in `make test`.\n";
         std::fs::write(common::project_dir().join("docs/reliability.md"), doc).expect("write docs/reliability.md");
         eprintln!("[stress] wrote docs/reliability.md");
