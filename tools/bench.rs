@@ -818,6 +818,20 @@ fn main() {
         println!("FastAGI NOOPs/s stock {:?} ours {:?}\nCPU ms/1000 stock {:?} ours {:?}", s.noop_rate, o.noop_rate, s.noop_cpu, o.noop_cpu);
         return;
     }
+    // `--profile-noops ours|stock N`: one FastAGI call running N NOOPs, after printing
+    // Asterisk's PID and waiting 3 s (attach `strace -c -f -p` or `perf stat -p`).
+    if let Some(pos) = std::env::args().position(|a| a == "--profile-noops") {
+        let which = std::env::args().nth(pos + 1).unwrap_or_default();
+        let n = std::env::args().nth(pos + 2).and_then(|n| n.parse().ok()).unwrap_or(100_000);
+        let ast = Asterisk::start(if which == "stock" { Flavour::Stock } else { Flavour::Ours });
+        let mut c = Client::connect(ast.port);
+        noop_round(&ast, &mut c, 100);
+        eprintln!("[bench] Asterisk PID {}: {n} FastAGI NOOPs in 3 s", ast.pid());
+        std::thread::sleep(Duration::from_secs(3));
+        let (rate, cpu) = noop_round(&ast, &mut c, n);
+        println!("{which}: {rate:.0} NOOPs/s, {cpu:.1} ms CPU per 1,000");
+        return;
+    }
     if let Some(pos) = std::env::args().position(|a| a == "--profile-calls") {
         let which = std::env::args().nth(pos + 1).unwrap_or_default();
         return profile_calls(if which == "stock" { Flavour::Stock } else { Flavour::Ours });

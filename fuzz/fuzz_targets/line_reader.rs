@@ -13,8 +13,8 @@ fuzz_target!(|input: &[u8]| {
     // Expand runs: 0xFE n b → b repeated n*64 times.
     let mut data = Vec::new();
     let mut i = 0;
-    // At most 16 KB in all (twice MAX_LINE): enough for lines past MAX_LINE, small enough for millions of runs.
-    while i < rest.len() && data.len() < 16 * 1024 {
+    // At most 10 KB in all: enough for lines past MAX_LINE (8,191), small enough for 10 million runs.
+    while i < rest.len() && data.len() < 10 * 1024 {
         if rest[i] == 0xFE && i + 2 < rest.len() {
             data.extend(std::iter::repeat_n(rest[i + 2], rest[i + 1] as usize * 64));
             i += 3;
