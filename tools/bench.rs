@@ -818,6 +818,36 @@ fn main() {
         println!("FastAGI NOOPs/s stock {:?} ours {:?}\nCPU ms/1000 stock {:?} ours {:?}", s.noop_rate, o.noop_rate, s.noop_cpu, o.noop_cpu);
         return;
     }
+    // `--callgrind-noops`: Asterisk's instructions per FastAGI NOOP, stock and ours, counted
+    // by callgrind (repeatable whatever else the machine does): one call of 500 NOOPs and one
+    // of 2,500, each in its own Asterisk under callgrind; the difference over 2,000.
+    if std::env::args().any(|a| a == "--callgrind-noops") {
+        let dir = common::project_dir().join("target/callgrind");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::env::set_var("RS_VALGRIND", &dir);
+        std::env::set_var("RS_VALGRIND_TOOL", "callgrind");
+        let mut per = Vec::new();
+        for flavour in [Flavour::Stock, Flavour::Ours] {
+            let mut totals = Vec::new();
+            for n in [500usize, 2500] {
+                eprintln!("[bench] callgrind: {flavour:?}, one FastAGI call of {n} NOOPs");
+                let name = {
+                    let ast = Asterisk::start(flavour);
+                    let mut c = Client::connect(ast.port);
+                    noop_round(&ast, &mut c, n);
+                    ast.name.clone()
+                };
+                let out = std::fs::read_to_string(dir.join(format!("{name}.callgrind"))).expect("callgrind output");
+                let total: u64 = out.lines().find_map(|l| l.strip_prefix("summary: ").or_else(|| l.strip_prefix("totals: "))).and_then(|v| v.split_whitespace().next()?.parse().ok()).expect("callgrind total");
+                totals.push(total);
+            }
+            let per_noop = (totals[1] as f64 - totals[0] as f64) / 2000.0;
+            println!("{flavour:?}: {} and {} instructions in all; {per_noop:.0} instructions per FastAGI NOOP", totals[0], totals[1]);
+            per.push(per_noop);
+        }
+        println!("ours / stock: {:.2}", per[1] / per[0]);
+        return;
+    }
     // `--profile-noops ours|stock N`: one FastAGI call running N NOOPs, after printing
     // Asterisk's PID and waiting 3 s (attach `strace -c -f -p` or `perf stat -p`).
     if let Some(pos) = std::env::args().position(|a| a == "--profile-noops") {

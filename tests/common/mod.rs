@@ -129,16 +129,26 @@ impl Asterisk {
         if valgrind_dir().is_some() {
             let supp = "/srv/res_agi_rs/valgrind.supp";
             std::fs::write(root.join(supp.trim_start_matches('/')), include_str!("valgrind.supp")).expect("write valgrind.supp");
-            cmd.args([
-                "valgrind",
-                "--tool=memcheck",
-                "--leak-check=full",
-                "--show-leak-kinds=definite",
-                "--num-callers=40",
-                "--error-limit=no",
-                &format!("--suppressions={supp}"),
-                &format!("--log-file=/srv/res_agi_rs/{name}/valgrind.log"),
-            ]);
+            // RS_VALGRIND_TOOL=callgrind: instruction counts instead (bench --callgrind-noops).
+            if std::env::var("RS_VALGRIND_TOOL").as_deref() == Ok("callgrind") {
+                cmd.args([
+                    "valgrind",
+                    "--tool=callgrind",
+                    &format!("--callgrind-out-file=/srv/res_agi_rs/{name}/callgrind.out"),
+                    &format!("--log-file=/srv/res_agi_rs/{name}/valgrind.log"),
+                ]);
+            } else {
+                cmd.args([
+                    "valgrind",
+                    "--tool=memcheck",
+                    "--leak-check=full",
+                    "--show-leak-kinds=definite",
+                    "--num-callers=40",
+                    "--error-limit=no",
+                    &format!("--suppressions={supp}"),
+                    &format!("--log-file=/srv/res_agi_rs/{name}/valgrind.log"),
+                ]);
+            }
         }
         let child = cmd
             .args(["asterisk", "-f", "-C", &conf])
@@ -258,6 +268,7 @@ impl Drop for Asterisk {
         if let Some(dir) = valgrind_dir() {
             let _ = std::fs::create_dir_all(&dir);
             let _ = std::fs::copy(self.instance_dir().join("valgrind.log"), dir.join(format!("{}.log", self.name)));
+            let _ = std::fs::copy(self.instance_dir().join("callgrind.out"), dir.join(format!("{}.callgrind", self.name)));
         }
         if !std::thread::panicking() {
             let _ = std::fs::remove_dir_all(self.instance_dir());
