@@ -35,6 +35,7 @@ build/test_speech.so: tests/speech_engine/test_speech.c | sandbox
 test: module build/test_speech.so
 	@python3 -c 'import panoramisk' 2>/dev/null || pip install --quiet 'panoramisk==1.4'
 	@[ -d docs/examples/node/node_modules/asterisk-manager ] || npm ci --prefix docs/examples/node --no-audit --no-fund --silent
+	@command -v cargo-deb >/dev/null 2>&1 || cargo install --locked --quiet cargo-deb@3.8.0
 	scripts/fuzz.sh 20000
 	$(CARGO) test --release -- --test-threads=2
 
