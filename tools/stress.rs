@@ -447,12 +447,17 @@ fn probe_works(ami: &Ami, cycle: usize) -> bool {
         ("ChannelId", &format!("probe{cycle}-1")),
         ("OtherChannelId", &id),
     ]);
-    let Some(start) = ami.wait(Duration::from_secs(10), |m| m.is_event("AsyncAGIStart") && m.get("Uniqueid") == Some(&id)) else {
+    let Some(start) = ami.wait(Duration::from_secs(20), |m| m.is_event("AsyncAGIStart") && m.get("Uniqueid") == Some(&id)) else {
+        eprintln!("[stress] cycle {cycle}: the probe call did not park within 20 s");
         return false;
     };
     let chan = start.get("Channel").unwrap_or("").to_string();
     ami.send(&[("Action", "AGI"), ("Channel", &chan), ("Command", "NOOP"), ("CommandID", &format!("p{cycle}"))]);
-    ami.wait(Duration::from_secs(10), |m| m.is_event("AsyncAGIExec") && m.get("CommandId") == Some(&format!("p{cycle}"))).is_some()
+    let ok = ami.wait(Duration::from_secs(20), |m| m.is_event("AsyncAGIExec") && m.get("CommandId") == Some(&format!("p{cycle}"))).is_some();
+    if !ok {
+        eprintln!("[stress] cycle {cycle}: the probe's NOOP got no AsyncAGIExec within 20 s");
+    }
+    ok
 }
 
 fn rss_kb(pid: u32) -> u64 {
@@ -620,6 +625,9 @@ fn unload_under_load(cycles: usize, flavour: Flavour) -> UnloadResult {
             Ok(false) => {
                 r.works_after_each_load = false;
                 r.failed_cycles.push(c);
+                let log = ast.log();
+                let tail: Vec<&str> = log.lines().rev().filter(|l| l.contains("probe") || l.contains("res_agi") || l.contains("ERROR") || l.contains("WARNING")).take(20).collect();
+                tail.iter().rev().for_each(|l| eprintln!("[stress]   {l}"));
             }
             Err(_) => {
                 r.crashed_at = Some(c);
