@@ -217,6 +217,8 @@ fn storm(storm: Storm, n: usize, flavour: Flavour) -> StormResult {
 
 /// A FastAGI storm's outcome, as the FastAGI server saw it.
 struct FastStormResult {
+    /// "FastAGI" or "script".
+    transport: &'static str,
     storm: Storm,
     flavour: Flavour,
     calls: usize,
@@ -372,7 +374,7 @@ fn fast_storm(storm: Storm, n: usize, flavour: Flavour) -> FastStormResult {
     }
     stop.store(true, Ordering::SeqCst);
     let cli_max = watcher.join().expect("CLI watcher");
-    let mut r = FastStormResult { storm, flavour, calls: n, sent: 0, answered: 0, unanswered: 0, extra: 0, hangups: 0, codes: HashMap::new(), cli_max, left_channels: left };
+    let mut r = FastStormResult { transport: "FastAGI", storm, flavour, calls: n, sent: 0, answered: 0, unanswered: 0, extra: 0, hangups: 0, codes: HashMap::new(), cli_max, left_channels: left };
     for (sent, answered, unanswered, extra, hangups, codes) in results {
         r.sent += sent;
         r.answered += answered;
@@ -386,6 +388,112 @@ fn fast_storm(storm: Storm, n: usize, flavour: Flavour) -> FastStormResult {
     r
 }
 
+/// The hangup and Redirect storms against local scripts (`AGI(storm.sh)`, tests/agi/storm.sh):
+/// `n` calls, each script sending a long prompt then three NOOPs and logging every line; then
+/// all hung up / redirected at once. Counted from the scripts' logs, as the FastAGI storms.
+fn script_storm(storm: Storm, n: usize, flavour: Flavour) -> FastStormResult {
+    eprintln!("[stress] script storm {storm:?} ({flavour:?}): {n} calls");
+    let ast = Arc::new(Asterisk::start(flavour));
+    let k = common::slowdown();
+    let inside = format!("/srv/res_agi_rs/{}/storm", ast.name);
+    let host = ast.instance_dir().join("storm");
+    std::fs::create_dir_all(&host).expect("storm dir");
+    let ami = ast.ami();
+    ami.action(&[("Action", "Events"), ("EventMask", "off")]);
+    for i in 0..n {
+        ami.send(&[
+            ("Action", "Originate"),
+            ("Channel", "Local/classic@agi"),
+            ("Application", "Wait"),
+            ("Data", "3600"),
+            ("Async", "true"),
+            ("Variable", "AGISCRIPT=storm.sh"),
+            ("Variable", "AGIARG1=x"),
+            ("Variable", &format!("AGIARG2={inside}/{i}.out")),
+        ]);
+    }
+    // Every script has its prompt running.
+    let read = |i: usize| std::fs::read_to_string(host.join(format!("{i}.out"))).unwrap_or_default();
+    let deadline = Instant::now() + Duration::from_secs(180) * k;
+    let mut shown = Instant::now();
+    loop {
+        let up = (0..n).filter(|&i| read(i).contains("sent STREAM")).count();
+        if up == n {
+            break;
+        }
+        assert!(Instant::now() < deadline, "only {up} of {n} scripts started their prompt");
+        if shown.elapsed() >= Duration::from_secs(2) {
+            eprintln!("[stress]   scripts with their prompt running: {up}/{n}");
+            shown = Instant::now();
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_millis(500) * k);
+    let stop = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let (ast, stop) = (ast.clone(), stop.clone());
+        std::thread::spawn(move || cli_watch(&ast, &stop))
+    };
+    eprintln!("[stress] script storm {storm:?}: now, on all {n} calls");
+    match storm {
+        Storm::Redirect => {
+            for i in 0..n {
+                let log = read(i);
+                let chan = log.lines().find_map(|l| l.strip_prefix("channel ")).unwrap_or("").to_string();
+                ami.send(&[("Action", "Redirect"), ("Channel", &chan), ("Context", "agi"), ("Exten", "redirected"), ("Priority", "1")]);
+            }
+        }
+        _ => {
+            ami.send(&[("Action", "Hangup"), ("Channel", "/^Local\\/classic@agi-.*;2$/")]);
+        }
+    }
+    // Every script ends (its commands answered, or its pipe closed).
+    let deadline = Instant::now() + Duration::from_secs(180) * k;
+    while (0..n).any(|i| {
+        let l = read(i);
+        !l.contains("\nend") && !l.contains("\neof")
+    }) {
+        assert!(Instant::now() < deadline, "scripts did not end");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    ami.send(&[("Action", "Hangup"), ("Channel", "/^Local\\//")]);
+    let deadline = Instant::now() + Duration::from_secs(120) * k;
+    let mut left = String::new();
+    while Instant::now() < deadline {
+        left = ast.cli("core show channels count").lines().next().unwrap_or("").to_string();
+        if left.starts_with("0 active channels") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    stop.store(true, Ordering::SeqCst);
+    let cli_max = watcher.join().expect("CLI watcher");
+    let mut r = FastStormResult { transport: "script", storm, flavour, calls: n, sent: 0, answered: 0, unanswered: 0, extra: 0, hangups: 0, codes: HashMap::new(), cli_max, left_channels: left };
+    for i in 0..n {
+        let mut pending = false;
+        for l in read(i).lines() {
+            if l.starts_with("sent ") {
+                r.sent += 1;
+                pending = true;
+            } else if let Some(resp) = l.strip_prefix("got ") {
+                if pending {
+                    r.answered += 1;
+                    pending = false;
+                } else {
+                    r.extra += 1;
+                }
+                *r.codes.entry(resp.split_whitespace().next().unwrap_or("").to_string()).or_default() += 1;
+            } else if l == "hangup" {
+                r.hangups += 1;
+            } else if l == "eof" && pending {
+                r.unanswered += 1;
+                pending = false;
+            }
+        }
+    }
+    r
+}
+
 fn sorted(m: &HashMap<String, usize>) -> String {
     let mut v: Vec<_> = m.iter().map(|(k, v)| format!("{k}: {v}")).collect();
     v.sort();
@@ -394,14 +502,15 @@ fn sorted(m: &HashMap<String, usize>) -> String {
 
 fn print_fast_storm(r: &FastStormResult) {
     println!(
-        "FastAGI storm {:?} ({:?}): {} calls, {} commands sent, {} answered once, {} unanswered, {} extra results, {} HANGUP notifications, results {{{}}}, slowest CLI answer {:.0} ms, {}",
-        r.storm, r.flavour, r.calls, r.sent, r.answered, r.unanswered, r.extra, r.hangups, sorted(&r.codes), r.cli_max.as_secs_f64() * 1000.0, r.left_channels
+        "{} storm {:?} ({:?}): {} calls, {} commands sent, {} answered once, {} unanswered, {} extra results, {} HANGUP notifications, results {{{}}}, slowest CLI answer {:.0} ms, {}",
+        r.transport, r.storm, r.flavour, r.calls, r.sent, r.answered, r.unanswered, r.extra, r.hangups, sorted(&r.codes), r.cli_max.as_secs_f64() * 1000.0, r.left_channels
     );
 }
 
 fn fast_storm_row(r: &FastStormResult) -> String {
     format!(
-        "| {:?} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0} ms | {} |\n",
+        "| {} | {:?} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0} ms | {} |\n",
+        r.transport,
         r.storm,
         if r.flavour == Flavour::Stock { "stock" } else { "ours" },
         r.calls,
@@ -799,6 +908,15 @@ fn main() {
         }
         return;
     }
+    // `--scripts N [--stock]`: only the script storms.
+    if let Some(i) = args.iter().position(|a| a == "--scripts") {
+        let n = args.get(i + 1).and_then(|n| n.parse().ok()).unwrap_or(20);
+        let flavour = if args.iter().any(|a| a == "--stock") { Flavour::Stock } else { Flavour::Ours };
+        for s in [Storm::Hangup, Storm::Redirect] {
+            print_fast_storm(&script_storm(s, n, flavour));
+        }
+        return;
+    }
     // `--storms N [--stock]`: only the storms, N calls each (make memcheck runs them under
     // valgrind); nothing is asserted here, the valgrind logs are the result.
     if let Some(i) = args.iter().position(|a| a == "--storms") {
@@ -825,6 +943,11 @@ fn main() {
         print_fast_storm(&r);
         fast.push(r);
     }
+    for s in [Storm::Hangup, Storm::Redirect] {
+        let r = script_storm(s, n, Flavour::Ours);
+        print_fast_storm(&r);
+        fast.push(r);
+    }
     let u = unload_under_load(cycles, Flavour::Ours);
     print_unload(&u, "");
     let idle = if short {
@@ -835,6 +958,11 @@ fn main() {
     if !short {
         for s in [Storm::Hangup, Storm::Redirect] {
             let r = fast_storm(s, n, Flavour::Stock);
+            print_fast_storm(&r);
+            fast.push(r);
+        }
+        for s in [Storm::Hangup, Storm::Redirect] {
+            let r = script_storm(s, n, Flavour::Stock);
             print_fast_storm(&r);
             fast.push(r);
         }
@@ -873,8 +1001,8 @@ fn main() {
             doc += &storm_row(r);
         }
         doc += "\nHow the storms act: **Hangup** one `Action: Hangup` with a regex for all calls; **Redirect** one `Redirect` per call to `redirected@agi` (the prompt ends as on a redirect; the NOOPs stay queued with the channel, as in stock, and are cancelled when the call is hung up at the end); **Break** one `AGIInterrupt` per call, after which the NOOPs and `ASYNCAGI BREAK` run and the call parks again in the dialplan's next `AGI(agi:async)`; **Mix** per call in turn `AGIInterrupt`, `AGIInterrupt` with `Flush: yes`, `AGIFlush`, `Hangup`.\n\n";
-        doc += "## Storms against FastAGI sessions\n\nN calls run `AGI(agi://127.0.0.1:port/storm)` (Local pairs into `classic@agi`); the project's FastAGI server sends each a long `STREAM FILE tt-monkeys`, then three NOOPs, each when the one before got its result; once every prompt runs, all calls are hung up at once (one `Hangup` with a regex) or redirected (one `Redirect` each). The server counts, per connection, the commands it sent, the result lines it got, the `HANGUP` notifications, commands left unanswered when Asterisk closed the connection, and result lines that answered nothing; Pass (ours): every command sent got exactly one result, no channel left, the CLI under 1 s.\n\n";
-        doc += "| storm | module | calls | commands sent | answered | unanswered | extra results | HANGUP notifications | result codes | slowest CLI answer | channels left |\n|---|---|---:|---:|---:|---:|---:|---:|---|---:|---|\n";
+        doc += "## Storms against FastAGI sessions and local scripts\n\nN calls run `AGI(agi://127.0.0.1:port/storm)` (Local pairs into `classic@agi`), or `AGI(storm.sh)` (tests/agi/storm.sh, which ignores SIGHUP so that what follows a hangup is counted, and logs every line it sends and gets); the project's FastAGI server (or the script) sends each a long `STREAM FILE tt-monkeys`, then three NOOPs, each when the one before got its result; once every prompt runs, all calls are hung up at once (one `Hangup` with a regex) or redirected (one `Redirect` each). The server counts, per connection, the commands it sent, the result lines it got, the `HANGUP` notifications, commands left unanswered when Asterisk closed the connection, and result lines that answered nothing; Pass (ours): every command sent got exactly one result, no channel left, the CLI under 1 s.\n\n";
+        doc += "| sessions | storm | module | calls | commands sent | answered | unanswered | extra results | HANGUP notifications | result codes | slowest CLI answer | channels left |\n|---|---|---|---:|---:|---:|---:|---:|---:|---|---:|---|\n";
         for r in &fast {
             doc += &fast_storm_row(r);
         }
