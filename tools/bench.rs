@@ -342,7 +342,12 @@ fn idle_cores(pid: u32, secs: u64) -> f64 {
     let hz = 100.0; // USER_HZ, the unit of /proc/PID/stat times, is 100 on Linux
 
     let a = cpu_ticks(pid);
-    std::thread::sleep(Duration::from_secs(secs));
+    for done in 0..secs {
+        std::thread::sleep(Duration::from_secs(1));
+        if done % 3 == 2 && done + 1 < secs {
+            eprintln!("[bench]   idle: {}/{secs} s", done + 1);
+        }
+    }
     let b = cpu_ticks(pid);
     (b - a) as f64 / hz / secs as f64
 }
