@@ -5,15 +5,26 @@
 #   report  write docs/fuzzing.md with the figures
 # Every target starts from its checked-in corpus (fuzz/corpus/<target>/), and adds what it
 # finds there; a crash, a hang (> 10 s) or more than 1 GB of memory fails the run.
+#   FUZZ_TARGETS  which targets (default: all five); FUZZ_ROWS=<file>: also append each
+#                 target's table row there (runs in parallel, then: scripts/fuzz.sh --report FILE)
 set -eu
-RUNS=${1:?runs}
-REPORT=${2:-}
+HERE0=$(cd "$(dirname "$0")/.." && pwd)
+if [ "${1:-}" = "--report" ]; then
+    REPORT_ONLY=$(cat "${2:?rows file}")
+    RUNS=0
+    REPORT=report
+else
+    REPORT_ONLY=""
+    RUNS=${1:?runs}
+    REPORT=${2:-}
+fi
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 cd "$HERE/fuzz"
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install --locked --quiet cargo-fuzz@0.13.2
-TARGETS="command_line uri_encode ami_fields environment line_reader"
-cargo fuzz build -s none -O >/dev/null 2>&1 || cargo fuzz build -s none -O
-rows=""
+TARGETS=${FUZZ_TARGETS:-"command_line uri_encode ami_fields environment line_reader"}
+[ -n "$REPORT_ONLY" ] && TARGETS=""
+[ -n "$TARGETS" ] && { cargo fuzz build -s none -O >/dev/null 2>&1 || cargo fuzz build -s none -O; }
+rows="$REPORT_ONLY"
 for t in $TARGETS; do
     mkdir -p "corpus/$t"
     start=$(date +%s)
@@ -36,6 +47,7 @@ for t in $TARGETS; do
     echo "[fuzz] $t: $RUNS inputs in ${secs} s, coverage $cov edges ($ft features), peak RSS ${rss} MB, corpus $files files" >&2
     rows="$rows| $t | $RUNS | $secs | $cov | $ft | $rss | $files |
 "
+    [ -n "${FUZZ_ROWS:-}" ] && echo "| $t | $RUNS | $secs | $cov | $ft | $rss | $files |" >> "$FUZZ_ROWS"
     rm -f "$log"
     if [ -n "$REPORT" ]; then
         cargo fuzz cmin -s none -O "$t" "corpus/$t" >/dev/null 2>&1 || true
