@@ -495,6 +495,19 @@ fn script_storm(storm: Storm, n: usize, flavour: Flavour) -> FastStormResult {
     r
 }
 
+/// The hangup and Redirect storms of one kind of classic session (`fast_storm` or
+/// `script_storm`), each printed.
+fn classic_storms(run: fn(Storm, usize, Flavour) -> FastStormResult, n: usize, flavour: Flavour) -> Vec<FastStormResult> {
+    [Storm::Hangup, Storm::Redirect]
+        .into_iter()
+        .map(|s| {
+            let r = run(s, n, flavour);
+            print_fast_storm(&r);
+            r
+        })
+        .collect()
+}
+
 fn sorted(m: &HashMap<String, usize>) -> String {
     let mut v: Vec<_> = m.iter().map(|(k, v)| format!("{k}: {v}")).collect();
     v.sort();
@@ -900,23 +913,13 @@ fn main() {
         }
         return;
     }
-    // `--fast N [--stock]`: only the FastAGI storms.
-    if let Some(i) = args.iter().position(|a| a == "--fast") {
-        let n = args.get(i + 1).and_then(|n| n.parse().ok()).unwrap_or(20);
-        let flavour = if args.iter().any(|a| a == "--stock") { Flavour::Stock } else { Flavour::Ours };
-        for s in [Storm::Hangup, Storm::Redirect] {
-            print_fast_storm(&fast_storm(s, n, flavour));
+    // `--fast N [--stock]` / `--scripts N [--stock]`: only the FastAGI / script storms.
+    for (flag, run) in [("--fast", fast_storm as fn(Storm, usize, Flavour) -> FastStormResult), ("--scripts", script_storm)] {
+        if let Some(i) = args.iter().position(|a| a == flag) {
+            let n = args.get(i + 1).and_then(|n| n.parse().ok()).unwrap_or(20);
+            classic_storms(run, n, if args.iter().any(|a| a == "--stock") { Flavour::Stock } else { Flavour::Ours });
+            return;
         }
-        return;
-    }
-    // `--scripts N [--stock]`: only the script storms.
-    if let Some(i) = args.iter().position(|a| a == "--scripts") {
-        let n = args.get(i + 1).and_then(|n| n.parse().ok()).unwrap_or(20);
-        let flavour = if args.iter().any(|a| a == "--stock") { Flavour::Stock } else { Flavour::Ours };
-        for s in [Storm::Hangup, Storm::Redirect] {
-            print_fast_storm(&script_storm(s, n, flavour));
-        }
-        return;
     }
     // `--storms N [--stock]`: only the storms, N calls each (make memcheck runs them under
     // valgrind); nothing is asserted here, the valgrind logs are the result.
@@ -939,17 +942,9 @@ fn main() {
         storms.push(r);
     }
     let mut fast = Vec::new();
-    for s in [Storm::Hangup, Storm::Redirect] {
-        let r = fast_storm(s, n, Flavour::Ours);
-        print_fast_storm(&r);
-        fast.push(r);
-    }
+    fast.extend(classic_storms(fast_storm, n, Flavour::Ours));
     // Scripts: half as many calls (each is a process of its own besides its channel pair).
-    for s in [Storm::Hangup, Storm::Redirect] {
-        let r = script_storm(s, n / 2, Flavour::Ours);
-        print_fast_storm(&r);
-        fast.push(r);
-    }
+    fast.extend(classic_storms(script_storm, n / 2, Flavour::Ours));
     let u = unload_under_load(cycles, Flavour::Ours);
     print_unload(&u, "");
     let idle = if short {
@@ -958,16 +953,8 @@ fn main() {
         [Flavour::Stock, Flavour::Ours].into_iter().map(|f| (f, idle_cycles(cycles, f))).collect()
     };
     if !short {
-        for s in [Storm::Hangup, Storm::Redirect] {
-            let r = fast_storm(s, n, Flavour::Stock);
-            print_fast_storm(&r);
-            fast.push(r);
-        }
-        for s in [Storm::Hangup, Storm::Redirect] {
-            let r = script_storm(s, n / 2, Flavour::Stock);
-            print_fast_storm(&r);
-            fast.push(r);
-        }
+        fast.extend(classic_storms(fast_storm, n, Flavour::Stock));
+        fast.extend(classic_storms(script_storm, n / 2, Flavour::Stock));
     }
     // The same where it applies to stock (it has no interrupt, and drops queued commands).
     let (stock_storms, stock_unload) = if short {
