@@ -281,15 +281,7 @@ fn agichannels_lists_a_thousand_parked_calls() {
     let ami = ast.ami();
     let n = 1000;
     for i in 0..n {
-        ami.send(&[
-            ("Action", "Originate"),
-            ("Channel", "Local/park@agi"),
-            ("Application", "Wait"),
-            ("Data", "3600"),
-            ("Async", "true"),
-            ("ChannelId", &format!("list{i}-1")),
-            ("OtherChannelId", &format!("list{i}-2")),
-        ]);
+        common::send_park(&ami, &format!("list{i}-1"), &format!("list{i}-2"), 3600);
     }
     for i in 0..n {
         let id = format!("list{i}-2");

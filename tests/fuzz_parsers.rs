@@ -7,6 +7,7 @@
 #[path = "../src/parse.rs"]
 mod parse;
 #[path = "../src/encode.rs"]
+#[allow(dead_code)]
 mod encode;
 #[path = "../src/lines.rs"]
 mod lines;

@@ -3,6 +3,7 @@
 #[path = "../src/parse.rs"]
 mod parse;
 #[path = "../src/encode.rs"]
+#[allow(dead_code)]
 mod encode;
 
 use parse::{atoi, c_strchr, parse_args, same_words, scan_int, scan_long, starts_with_ci, words_start, MAX_ARGS};

@@ -86,15 +86,7 @@ fn main() {
     while Instant::now() < end {
         // Keep PARKED calls up: originate what is missing.
         while parked.len() + originating < PARKED {
-            ami.send(&[
-                ("Action", "Originate"),
-                ("Channel", "Local/park@agi"),
-                ("Application", "Wait"),
-                ("Data", "3600"),
-                ("Async", "true"),
-                ("OtherChannelId", &format!("soak{next_call}-2")),
-                ("ChannelId", &format!("soak{next_call}-1")),
-            ]);
+            common::send_park(&ami, &format!("soak{next_call}-1"), &format!("soak{next_call}-2"), 3600);
             next_call += 1;
             originating += 1;
         }

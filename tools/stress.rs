@@ -60,15 +60,7 @@ fn cli_watch(ast: &Asterisk, stop: &AtomicBool) -> Duration {
 
 fn originate(ami: &Ami, n: usize, tag: &str) -> Vec<String> {
     for i in 0..n {
-        ami.send(&[
-            ("Action", "Originate"),
-            ("Channel", "Local/park@agi"),
-            ("Application", "Wait"),
-            ("Data", "3600"),
-            ("Async", "true"),
-            ("ChannelId", &format!("{tag}{i}-1")),
-            ("OtherChannelId", &format!("{tag}{i}-2")),
-        ]);
+        common::send_park(&ami, &format!("{tag}{i}-1"), &format!("{tag}{i}-2"), 3600);
     }
     let mut chans = vec![String::new(); n];
     let mut got = 0;
@@ -561,15 +553,7 @@ struct UnloadResult {
 /// Parks a call and runs a NOOP on it; false when either does not happen within 10 s.
 fn probe_works(ami: &Ami, cycle: usize) -> bool {
     let id = format!("probe{cycle}-2");
-    ami.send(&[
-        ("Action", "Originate"),
-        ("Channel", "Local/park@agi"),
-        ("Application", "Wait"),
-        ("Data", "30"),
-        ("Async", "true"),
-        ("ChannelId", &format!("probe{cycle}-1")),
-        ("OtherChannelId", &id),
-    ]);
+    common::send_park(&ami, &format!("probe{cycle}-1"), &id, 30);
     let Some(start) = ami.wait(Duration::from_secs(20), |m| m.is_event("AsyncAGIStart") && m.get("Uniqueid") == Some(&id)) else {
         eprintln!("[stress] cycle {cycle}: the probe call did not park within 20 s");
         return false;
@@ -633,15 +617,7 @@ fn unload_under_load(cycles: usize, flavour: Flavour) -> UnloadResult {
                             continue;
                         }
                         for _ in 0..5 {
-                            ami.send(&[
-                                ("Action", "Originate"),
-                                ("Channel", "Local/park@agi"),
-                                ("Application", "Wait"),
-                                ("Data", "30"),
-                                ("Async", "true"),
-                                ("ChannelId", &format!("u{i}-1")),
-                                ("OtherChannelId", &format!("u{i}-2")),
-                            ]);
+                            common::send_park(&ami, &format!("u{i}-1"), &format!("u{i}-2"), 30);
                             i += 1;
                         }
                         for m in ami.collect(Duration::from_millis(50), |m| m.is_event("AsyncAGIStart")) {

@@ -300,6 +300,21 @@ pub fn parse_env(text: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Sends (without waiting) an Originate of a Local channel into `park@agi`: its ";1" half
+/// gets uniqueid `id1` and waits `wait_secs` in Wait(), its ";2" half (uniqueid `id2`) parks in
+/// `AGI(agi:async)`.
+pub fn send_park(ami: &Ami, id1: &str, id2: &str, wait_secs: u32) {
+    ami.send(&[
+        ("Action", "Originate"),
+        ("Channel", "Local/park@agi"),
+        ("Application", "Wait"),
+        ("Data", &wait_secs.to_string()),
+        ("Async", "true"),
+        ("ChannelId", id1),
+        ("OtherChannelId", id2),
+    ]);
+}
+
 static CALLS: AtomicUsize = AtomicUsize::new(0);
 
 /// Originates a Local channel into `exten@agi` with ${AGIARGS}=`args` and waits for its
