@@ -10,7 +10,8 @@
 set -eu
 HERE0=$(cd "$(dirname "$0")/.." && pwd)
 if [ "${1:-}" = "--report" ]; then
-    REPORT_ONLY=$(cat "${2:?rows file}")
+    REPORT_ONLY="$(cat "${2:?rows file}")
+"
     RUNS=0
     REPORT=report
 else
