@@ -341,29 +341,11 @@ fn fast_storm(storm: Storm, n: usize, flavour: Flavour) -> FastStormResult {
         std::thread::spawn(move || cli_watch(&ast, &stop))
     };
     eprintln!("[stress] FastAGI storm {storm:?}: now, on all {n} calls");
-    match storm {
-        Storm::Redirect => {
-            for chan in &chans {
-                ami.send(&[("Action", "Redirect"), ("Channel", chan), ("Context", "agi"), ("Exten", "redirected"), ("Priority", "1")]);
-            }
-        }
-        _ => {
-            ami.send(&[("Action", "Hangup"), ("Channel", "/^Local\\/classic@agi-.*;2$/")]);
-        }
-    }
+    classic_storm_act(&ami, storm, &chans);
     let results = server.join().expect("FastAGI server");
     // (AGISTATUS is not observed: on a hung-up or redirected channel no dialplan runs after
     // AGI() in classic@agi; the server's view and the channels' end are what is counted.)
-    ami.send(&[("Action", "Hangup"), ("Channel", "/^Local\\//")]);
-    let deadline = Instant::now() + Duration::from_secs(120) * k;
-    let mut left = String::new();
-    while Instant::now() < deadline {
-        left = ast.cli("core show channels count").lines().next().unwrap_or("").to_string();
-        if left.starts_with("0 active channels") {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let left = hang_up_all(&ast, &ami, k);
     stop.store(true, Ordering::SeqCst);
     let cli_max = watcher.join().expect("CLI watcher");
     let mut r = FastStormResult { transport: "FastAGI", storm, flavour, calls: n, sent: 0, answered: 0, unanswered: 0, extra: 0, hangups: 0, codes: HashMap::new(), cli_max, left_channels: left };
@@ -428,18 +410,8 @@ fn script_storm(storm: Storm, n: usize, flavour: Flavour) -> FastStormResult {
         std::thread::spawn(move || cli_watch(&ast, &stop))
     };
     eprintln!("[stress] script storm {storm:?}: now, on all {n} calls");
-    match storm {
-        Storm::Redirect => {
-            for i in 0..n {
-                let log = read(i);
-                let chan = log.lines().find_map(|l| l.strip_prefix("channel ")).unwrap_or("").to_string();
-                ami.send(&[("Action", "Redirect"), ("Channel", &chan), ("Context", "agi"), ("Exten", "redirected"), ("Priority", "1")]);
-            }
-        }
-        _ => {
-            ami.send(&[("Action", "Hangup"), ("Channel", "/^Local\\/classic@agi-.*;2$/")]);
-        }
-    }
+    let chans: Vec<String> = (0..n).map(|i| read(i).lines().find_map(|l| l.strip_prefix("channel ")).unwrap_or("").to_string()).collect();
+    classic_storm_act(&ami, storm, &chans);
     // Every script ends (its commands answered, or its pipe closed).
     let deadline = Instant::now() + Duration::from_secs(180) * k;
     while (0..n).any(|i| {
@@ -449,16 +421,7 @@ fn script_storm(storm: Storm, n: usize, flavour: Flavour) -> FastStormResult {
         assert!(Instant::now() < deadline, "scripts did not end");
         std::thread::sleep(Duration::from_millis(200));
     }
-    ami.send(&[("Action", "Hangup"), ("Channel", "/^Local\\//")]);
-    let deadline = Instant::now() + Duration::from_secs(120) * k;
-    let mut left = String::new();
-    while Instant::now() < deadline {
-        left = ast.cli("core show channels count").lines().next().unwrap_or("").to_string();
-        if left.starts_with("0 active channels") {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let left = hang_up_all(&ast, &ami, k);
     stop.store(true, Ordering::SeqCst);
     let cli_max = watcher.join().expect("CLI watcher");
     let mut r = FastStormResult { transport: "script", storm, flavour, calls: n, sent: 0, answered: 0, unanswered: 0, extra: 0, hangups: 0, codes: HashMap::new(), cli_max, left_channels: left };
@@ -485,6 +448,37 @@ fn script_storm(storm: Storm, n: usize, flavour: Flavour) -> FastStormResult {
         }
     }
     r
+}
+
+/// The storm itself on calls in classic@agi: one Redirect per channel, or one Hangup (regex)
+/// for all.
+fn classic_storm_act(ami: &Ami, storm: Storm, chans: &[String]) {
+    match storm {
+        Storm::Redirect => {
+            for chan in chans {
+                ami.send(&[("Action", "Redirect"), ("Channel", chan), ("Context", "agi"), ("Exten", "redirected"), ("Priority", "1")]);
+            }
+        }
+        _ => {
+            ami.send(&[("Action", "Hangup"), ("Channel", "/^Local\\/classic@agi-.*;2$/")]);
+        }
+    }
+}
+
+/// Hangs up every Local channel and waits (up to 2 minutes) until none is left; the CLI's
+/// last `core show channels count` line.
+fn hang_up_all(ast: &Asterisk, ami: &Ami, k: u32) -> String {
+    ami.send(&[("Action", "Hangup"), ("Channel", "/^Local\\//")]);
+    let deadline = Instant::now() + Duration::from_secs(120) * k;
+    let mut left = String::new();
+    while Instant::now() < deadline {
+        left = ast.cli("core show channels count").lines().next().unwrap_or("").to_string();
+        if left.starts_with("0 active channels") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    left
 }
 
 /// The hangup and Redirect storms of one kind of classic session (`fast_storm` or
