@@ -66,6 +66,7 @@ extern int rs_agi_reload(void);
 extern char *rs_agi_cli_interrupt(struct ast_cli_entry *e, int cmd, struct ast_cli_args *a);
 extern char *rs_agi_cli_flush(struct ast_cli_entry *e, int cmd, struct ast_cli_args *a);
 extern char *rs_agi_cli_show_channels(struct ast_cli_entry *e, int cmd, struct ast_cli_args *a);
+extern char *rs_agi_cli_show_memory(struct ast_cli_entry *e, int cmd, struct ast_cli_args *a);
 extern char *rs_agi_cli_claim(struct ast_cli_entry *e, int cmd, struct ast_cli_args *a);
 extern char *rs_agi_cli_exec(struct ast_cli_entry *e, int cmd, struct ast_cli_args *a);
 extern char *rs_agi_cli_debug(struct ast_cli_entry *e, int cmd, struct ast_cli_args *a);
@@ -91,6 +92,7 @@ static struct ast_cli_entry rs_cli_entries[] = {
 	AST_CLI_DEFINE(rs_agi_cli_interrupt, "Interrupt the AGI command running on a channel in Async AGI"),
 	AST_CLI_DEFINE(rs_agi_cli_flush, "Cancel the AGI commands queued on a channel in Async AGI"),
 	AST_CLI_DEFINE(rs_agi_cli_show_channels, "List the channels in Async AGI"),
+	AST_CLI_DEFINE(rs_agi_cli_show_memory, "Show the memory res_agi_rs holds"),
 	AST_CLI_DEFINE(rs_agi_cli_claim, "Give a channel in Async AGI to one application, or release it"),
 };
 

@@ -373,3 +373,31 @@ fn agi_claim_run(exec: &CliExec) -> CliOut {
     }
     CliOut::success()
 }
+
+/// `agi show memory`: the module's own heap (counted by its allocator) beside glibc's totals
+/// for the whole Asterisk process, to tell our memory from the rest when RSS grows.
+pub fn agi_show_memory(call: CliCall) -> CliOut {
+    dispatch(
+        &CliCommand {
+            command: c"agi show memory",
+            usage: c"Usage: agi show memory\n       Shows the memory res_agi_rs holds now (bytes and blocks, allocations since\n       load) and glibc malloc's totals for the whole Asterisk process.\n",
+            complete: no_completion,
+            exec: agi_show_memory_run,
+        },
+        call,
+    )
+}
+
+fn agi_show_memory_run(exec: &CliExec) -> CliOut {
+    if exec.args().len() != 3 {
+        return CliOut::show_usage();
+    }
+    let h = crate::ffi::alloc::module_heap();
+    let p = crate::ffi::alloc::process_malloc();
+    exec.print(&format!("res_agi_rs heap: {} bytes in {} blocks ({} allocations since load)\n", h.live_bytes, h.live_blocks, h.allocations));
+    exec.print(&format!(
+        "Process malloc: {} bytes in use, {} bytes free but kept, {} bytes from the system in arenas, {} bytes in mmaps\n",
+        p.in_use_bytes, p.free_bytes, p.arena_bytes, p.mmapped_bytes
+    ));
+    CliOut::success()
+}

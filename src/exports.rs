@@ -80,6 +80,11 @@ pub extern "C" fn rs_agi_cli_show_channels(e: *mut sys::ast_cli_entry, cmd: c_in
 }
 
 #[no_mangle]
+pub extern "C" fn rs_agi_cli_show_memory(e: *mut sys::ast_cli_entry, cmd: c_int, a: *const sys::ast_cli_args) -> *mut c_char {
+    callback::cli("CLI agi show memory", e, cmd, a, crate::cli::agi_show_memory)
+}
+
+#[no_mangle]
 pub extern "C" fn rs_agi_cli_claim(e: *mut sys::ast_cli_entry, cmd: c_int, a: *const sys::ast_cli_args) -> *mut c_char {
     callback::cli("CLI agi claim", e, cmd, a, crate::cli::agi_claim)
 }

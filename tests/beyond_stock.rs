@@ -392,6 +392,7 @@ fn asterisk_help_shows_the_new_actions_and_commands() {
         ("core show help agi flush", "Usage: agi flush <channel name>"),
         ("core show help agi show channels", "Usage: agi show channels"),
         ("core show help agi claim", "Usage: agi claim <channel name> [owner]"),
+        ("core show help agi show memory", "Usage: agi show memory"),
     ] {
         let out = ast.cli(cmd);
         assert!(out.contains(text), "{cmd}: {out}");

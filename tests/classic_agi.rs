@@ -572,11 +572,15 @@ fn many_scripts_in_a_row_leave_no_descriptor_and_no_child() {
     run(20);
     std::thread::sleep(Duration::from_millis(500));
     let before = fds_and_children(&ast);
+    let heap_before = module_heap(&ast);
     run(1000);
     std::thread::sleep(Duration::from_millis(1000));
     let after = fds_and_children(&ast);
+    let heap_after = module_heap(&ast);
     assert!(after.0 <= before.0 + 2, "descriptors grew: {before:?} -> {after:?}");
     assert_eq!(after.1, 0, "children left: {after:?}");
+    // Nothing of a script run stays in the module's heap (its own allocator counts it).
+    assert!(heap_after.0 - heap_before.0 < 4096 && heap_after.1 - heap_before.1 < 16, "res_agi_rs heap grew over 1,000 scripts: {heap_before:?} -> {heap_after:?}");
 }
 
 

@@ -37,6 +37,53 @@ struct Sample {
     p99_ms: f64,
     answered: usize,
     parked: usize,
+    /// From /proc/PID/smaps: resident in malloc's arenas (the main heap and the 64 MB-aligned
+    /// thread arenas) and in every other anonymous mapping (thread stacks, large mmaps).
+    arenas_mb: f64,
+    other_anon_mb: f64,
+    /// From `agi show memory` (res_agi_rs only): the module's own live heap and glibc's
+    /// process-wide bytes in use and free-but-kept.
+    module_heap_kb: Option<f64>,
+    malloc_in_use_mb: Option<f64>,
+    malloc_free_mb: Option<f64>,
+}
+
+/// Resident KB of malloc's arenas and of the other anonymous mappings (see `Sample`).
+fn smaps_split(pid: u32) -> (f64, f64) {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
+    let (mut arenas, mut other) = (0u64, 0u64);
+    let mut kind = 0; // 0 file/special, 1 arena, 2 other anonymous
+    for line in text.lines() {
+        let mut w = line.split_whitespace();
+        let first = w.next().unwrap_or("");
+        if let Some((a, _)) = first.split_once('-').filter(|(a, b)| !a.is_empty() && a.bytes().all(|c| c.is_ascii_hexdigit()) && b.bytes().all(|c| c.is_ascii_hexdigit())) {
+            let name = line.split_whitespace().nth(5);
+            let start = u64::from_str_radix(a, 16).unwrap_or(1);
+            kind = match name {
+                Some("[heap]") => 1,
+                None if start % (64 << 20) == 0 => 1,
+                None => 2,
+                _ => 0,
+            };
+        } else if first == "Rss:" {
+            let kb: u64 = w.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+            match kind {
+                1 => arenas += kb,
+                2 => other += kb,
+                _ => {}
+            }
+        }
+    }
+    (arenas as f64 / 1024.0, other as f64 / 1024.0)
+}
+
+/// `agi show memory`: (module heap KB, malloc in use MB, malloc free MB).
+fn show_memory(ast: &Asterisk) -> Option<(f64, f64, f64)> {
+    let out = ast.cli("agi show memory");
+    let num = |line: &str, i: usize| line.split_whitespace().nth(i).and_then(|v| v.parse::<f64>().ok());
+    let heap = out.lines().find(|l| l.starts_with("res_agi_rs heap: "))?;
+    let m = out.lines().find(|l| l.starts_with("Process malloc: "))?;
+    Some((num(heap, 2)? / 1024.0, num(m, 2)? / 1048576.0, num(m, 6)? / 1048576.0))
 }
 
 fn proc_status(pid: u32, key: &str) -> u64 {
@@ -154,6 +201,8 @@ fn main() {
         }
         if Instant::now() >= next_sample {
             next_sample += Duration::from_secs(10);
+            let split = smaps_split(pid);
+            let mem = if stock { None } else { show_memory(&ast) };
             let s = Sample {
                 secs: start.elapsed().as_secs_f64(),
                 rss_mb: proc_status(pid, "VmRSS:") as f64 / 1024.0,
@@ -163,10 +212,25 @@ fn main() {
                 p99_ms: pct(&mut window, 0.99),
                 answered: answers.len(),
                 parked: parked.len(),
+                arenas_mb: split.0,
+                other_anon_mb: split.1,
+                module_heap_kb: mem.map(|m| m.0),
+                malloc_in_use_mb: mem.map(|m| m.1),
+                malloc_free_mb: mem.map(|m| m.2),
             };
             eprintln!(
-                "[soak] {:>5.0} s: RSS {:.1} MB, {} fds, {} threads, p50 {:.2} ms, p99 {:.2} ms, {} parked, {} commands answered",
-                s.secs, s.rss_mb, s.fds, s.threads, s.p50_ms, s.p99_ms, s.parked, s.answered
+                "[soak] {:>5.0} s: RSS {:.1} MB (malloc arenas {:.1}, other anonymous {:.1}{}), {} fds, {} threads, p50 {:.2} ms, p99 {:.2} ms, {} parked, {} commands answered",
+                s.secs,
+                s.rss_mb,
+                s.arenas_mb,
+                s.other_anon_mb,
+                mem.map(|m| format!("; malloc in use {:.1}, free {:.1}; res_agi_rs heap {:.0} KB", m.1, m.2, m.0)).unwrap_or_default(),
+                s.fds,
+                s.threads,
+                s.p50_ms,
+                s.p99_ms,
+                s.parked,
+                s.answered
             );
             samples.push(s);
             window.clear();
@@ -216,9 +280,25 @@ fn main() {
     );
     let dir = common::project_dir();
     let csv_path = if stock { dir.join("target/soak-stock.csv") } else if short { dir.join("target/soak.csv") } else { dir.join("docs/soak.csv") };
-    let mut csv = String::from("seconds,rss_mb,fds,threads,p50_ms,p99_ms,parked,answered\n");
+    let mut csv = String::from("seconds,rss_mb,fds,threads,p50_ms,p99_ms,parked,answered,arenas_mb,other_anon_mb,module_heap_kb,malloc_in_use_mb,malloc_free_mb\n");
+    let opt = |v: Option<f64>| v.map(|v| format!("{v:.2}")).unwrap_or_default();
     for s in &samples {
-        csv += &format!("{:.0},{:.2},{},{},{:.3},{:.3},{},{}\n", s.secs, s.rss_mb, s.fds, s.threads, s.p50_ms, s.p99_ms, s.parked, s.answered);
+        csv += &format!(
+            "{:.0},{:.2},{},{},{:.3},{:.3},{},{},{:.2},{:.2},{},{},{}\n",
+            s.secs,
+            s.rss_mb,
+            s.fds,
+            s.threads,
+            s.p50_ms,
+            s.p99_ms,
+            s.parked,
+            s.answered,
+            s.arenas_mb,
+            s.other_anon_mb,
+            opt(s.module_heap_kb),
+            opt(s.malloc_in_use_mb),
+            opt(s.malloc_free_mb)
+        );
     }
     std::fs::write(&csv_path, csv).expect("write the soak CSV");
     let svg_path = if stock { dir.join("target/soak-stock.svg") } else if short { dir.join("target/soak.svg") } else { dir.join("docs/soak.svg") };
@@ -241,13 +321,23 @@ fn draw(path: &std::path::Path, samples: &[Sample], minutes: f64, who: &str) -> 
     let xmax = samples.last().map_or(60.0, |s| s.secs).max(10.0);
     let rss_max = samples.iter().map(|s| s.rss_mb).fold(1.0, f64::max) * 1.2;
     let mut c = ChartBuilder::on(&top)
-        .caption(format!("{who} soak, {minutes} min, {PARKED} parked calls: Asterisk RSS"), ("sans-serif", 18))
+        .caption(format!("{who} soak, {minutes} min, {PARKED} parked calls: Asterisk memory (MB)"), ("sans-serif", 18))
         .margin(10)
         .x_label_area_size(30)
         .y_label_area_size(50)
         .build_cartesian_2d(0.0..xmax, 0.0..rss_max)?;
     c.configure_mesh().x_desc("seconds").y_desc("MB").draw()?;
-    c.draw_series(LineSeries::new(samples.iter().map(|s| (s.secs, s.rss_mb)), &BLUE))?.label("RSS (MB)");
+    c.draw_series(LineSeries::new(samples.iter().map(|s| (s.secs, s.rss_mb)), &BLUE))?.label("RSS").legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));
+    c.draw_series(LineSeries::new(samples.iter().map(|s| (s.secs, s.arenas_mb)), &MAGENTA))?.label("in malloc arenas").legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], MAGENTA));
+    if samples.iter().all(|s| s.malloc_in_use_mb.is_some()) {
+        c.draw_series(LineSeries::new(samples.iter().map(|s| (s.secs, s.malloc_in_use_mb.unwrap_or(0.0))), &BLACK))?
+            .label("malloc in use")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK));
+        c.draw_series(LineSeries::new(samples.iter().map(|s| (s.secs, s.module_heap_kb.unwrap_or(0.0) / 1024.0)), &CYAN))?
+            .label("res_agi_rs heap")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], CYAN));
+    }
+    c.configure_series_labels().position(SeriesLabelPosition::LowerRight).border_style(BLACK).draw()?;
     let lat_max = samples.iter().map(|s| s.p99_ms).fold(1.0, f64::max) * 1.2;
     let mut c = ChartBuilder::on(&bottom)
         .caption("command latency per 10 s window (Action: AGI → AsyncAGIExec)", ("sans-serif", 18))

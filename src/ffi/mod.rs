@@ -21,6 +21,7 @@ pub mod sys {
 mod shim;
 
 pub mod agi;
+pub mod alloc;
 pub mod channel;
 pub mod cli;
 pub mod db;

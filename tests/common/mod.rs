@@ -405,3 +405,13 @@ impl Recorder {
     }
 }
 
+
+/// What `agi show memory` says of res_agi_rs's own heap: (live bytes, live blocks).
+#[allow(dead_code)]
+pub fn module_heap(ast: &Asterisk) -> (i64, i64) {
+    let out = ast.cli("agi show memory");
+    let line = out.lines().find(|l| l.starts_with("res_agi_rs heap: ")).unwrap_or_else(|| panic!("agi show memory: {out}"));
+    let w: Vec<&str> = line.split_whitespace().collect();
+    // res_agi_rs heap: N bytes in M blocks (...)
+    (w[2].parse().unwrap_or_else(|_| panic!("{line}")), w[5].parse().unwrap_or_else(|_| panic!("{line}")))
+}

@@ -1,0 +1,135 @@
+//! Nothing of a call stays in res_agi_rs's heap. The module's allocator counts every Rust
+//! allocation (`agi show memory`); after a round of calls is gone the count is back where it
+//! was after the round before (the first round warms up what is allocated once).
+mod common;
+use common::ami::{decode, Ami};
+use common::*;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+fn wait_no_channels(ast: &Asterisk) {
+    let t = Instant::now();
+    loop {
+        let out = ast.cli("core show channels count");
+        if out.contains("0 active channels") {
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(60), "channels left: {out}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Channel destruction and the last events' messages end on other threads.
+    std::thread::sleep(Duration::from_millis(1000));
+}
+
+/// `n` calls parked in Async AGI, each running five commands (two cut off by the hangup:
+/// one running, one queued); returns the module's heap while they were all parked.
+fn async_round(ast: &Asterisk, ami: &Ami, round: usize, n: usize) -> (i64, i64) {
+    for i in 0..n {
+        send_park(ami, &format!("mem{round}-{i}-1"), &format!("mem{round}-{i}-2"), 3600);
+    }
+    let mut chans = Vec::new();
+    for i in 0..n {
+        let id = format!("mem{round}-{i}-2");
+        let start = ami.wait_event(Duration::from_secs(60), |m| m.is_event("AsyncAGIStart") && m.get("Uniqueid") == Some(&id));
+        chans.push(start.get("Channel").unwrap().to_string());
+    }
+    let cmds = ["SET VARIABLE X abc", "GET VARIABLE X", "STREAM FILE beep \"\"", "WAIT FOR DIGIT 30000", "NOOP"];
+    for (i, chan) in chans.iter().enumerate() {
+        for (k, cmd) in cmds.iter().enumerate() {
+            ami.send(&[("Action", "AGI"), ("Channel", chan), ("Command", cmd), ("CommandID", &format!("c{round}-{i}-{k}"))]);
+        }
+    }
+    for i in 0..n {
+        for k in 0..3 {
+            let id = format!("c{round}-{i}-{k}");
+            let e = ami.wait_event(Duration::from_secs(60), |m| m.is_event("AsyncAGIExec") && m.get("CommandId") == Some(&id));
+            assert!(decode(e.get("Result").unwrap()).starts_with("200 result="), "{e:?}");
+        }
+    }
+    let parked = module_heap(ast);
+    ami.send(&[("Action", "Hangup"), ("Channel", "/^Local\\/park@agi-/")]);
+    for i in 0..n {
+        for k in 3..5 {
+            let id = format!("c{round}-{i}-{k}");
+            ami.wait_event(Duration::from_secs(60), |m| m.is_event("AsyncAGIExec") && m.get("CommandId") == Some(&id));
+        }
+    }
+    wait_no_channels(ast);
+    ami.clear();
+    parked
+}
+
+#[test]
+fn async_agi_calls_leave_nothing_in_the_module_heap() {
+    let ast = Asterisk::start(Flavour::Ours);
+    let ami = ast.ami();
+    let n = 200;
+    async_round(&ast, &ami, 0, n);
+    let base = module_heap(&ast);
+    let parked = async_round(&ast, &ami, 1, n);
+    let after = module_heap(&ast);
+    eprintln!("module heap: {base:?} after a warm-up round, {parked:?} with {n} calls parked, {after:?} after them");
+    assert!(parked.0 > base.0, "the parked calls' sessions are counted: {base:?} -> {parked:?}");
+    assert!(after.0 - base.0 < 4096 && after.1 - base.1 < 16, "res_agi_rs heap grew over {n} Async AGI calls: {base:?} -> {after:?}");
+    assert!(ast.cli("agi show memory").contains("Process malloc: "), "glibc's totals are shown");
+}
+
+/// A FastAGI server for `n` connections: each gets NOOP and GET VARIABLE, then is closed.
+fn fastagi(n: usize) -> (u16, std::thread::JoinHandle<usize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let h = std::thread::spawn(move || {
+        let mut answered = 0;
+        for _ in 0..n {
+            let (s, _) = listener.accept().unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+            let mut r = BufReader::new(s.try_clone().unwrap());
+            let mut w = s;
+            let mut line = String::new();
+            while r.read_line(&mut line).unwrap() > 0 && line != "\n" {
+                line.clear();
+            }
+            for cmd in ["NOOP\n", "GET VARIABLE AGISTATUS\n"] {
+                w.write_all(cmd.as_bytes()).unwrap();
+                line.clear();
+                r.read_line(&mut line).unwrap();
+                if line.starts_with("200 result=") {
+                    answered += 1;
+                }
+            }
+        }
+        answered
+    });
+    (port, h)
+}
+
+#[test]
+fn fastagi_calls_leave_nothing_in_the_module_heap() {
+    let ast = Asterisk::start(Flavour::Ours);
+    let ami = ast.ami();
+    let round = |n: usize| {
+        let (port, server) = fastagi(n);
+        for i in 0..n {
+            let r = ami.action(&[
+                ("Action", "Originate"),
+                ("Channel", "Local/classic@agi"),
+                ("Application", "Wait"),
+                ("Data", "30"),
+                ("Async", "true"),
+                ("Variable", &format!("AGISCRIPT=agi://127.0.0.1:{port}/mem{i}")),
+            ]);
+            assert_eq!(r.get("Response"), Some("Success"), "{r:?}");
+        }
+        assert_eq!(server.join().unwrap(), 2 * n, "every command answered");
+        ami.send(&[("Action", "Hangup"), ("Channel", "/^Local\\/classic@agi-/")]);
+        wait_no_channels(&ast);
+        ami.clear();
+    };
+    round(50);
+    let base = module_heap(&ast);
+    round(300);
+    let after = module_heap(&ast);
+    eprintln!("module heap: {base:?} after a warm-up round, {after:?} after 300 FastAGI calls");
+    assert!(after.0 - base.0 < 4096 && after.1 - base.1 < 16, "res_agi_rs heap grew over 300 FastAGI calls: {base:?} -> {after:?}");
+}
