@@ -5,6 +5,7 @@
 //! each checked for no panic and for its property. `FUZZ_CASES` sets the number of inputs per
 //! target: `make test` runs a short run (default 10,000), `make fuzz` runs 10 million each.
 #[path = "../src/parse.rs"]
+#[allow(dead_code)]
 mod parse;
 #[path = "../src/encode.rs"]
 #[allow(dead_code)]
@@ -17,6 +18,19 @@ mod interrupt;
 mod facts;
 #[path = "../src/env.rs"]
 mod env;
+/// The properties, shared with the fuzz targets (fuzz/fuzz_targets/).
+mod properties {
+    #[path = "../properties/command_line.rs"]
+    pub mod command_line;
+    #[path = "../properties/uri_encode.rs"]
+    pub mod uri_encode;
+    #[path = "../properties/ami_fields.rs"]
+    pub mod ami_fields;
+    #[path = "../properties/line_reader.rs"]
+    pub mod line_reader;
+    #[path = "../properties/environment.rs"]
+    pub mod environment;
+}
 /// What env.rs and interrupt.rs import, from the same files the module uses.
 mod ffi {
     pub mod channel {
@@ -52,13 +66,7 @@ fn hostile_bytes(max: usize) -> impl Strategy<Value = Vec<u8>> {
 fn parse_args_never_panics_and_stays_bounded() {
     runner()
         .run(&hostile_bytes(600), |line| {
-            let words = parse::parse_args(&line);
-            prop_assert!(words.len() <= parse::MAX_ARGS);
-            // Words are made of the line's bytes, never more of them.
-            prop_assert!(words.iter().map(Vec::len).sum::<usize>() <= line.len());
-            prop_assert!(words.iter().all(|w| !w.is_empty() || line.contains(&b'"')));
-            // The interrupt classifier reads the same lines.
-            let _ = interrupt::classify(&line);
+            properties::command_line::check(&line).map_err(TestCaseError::fail)?;
             Ok(())
         })
         .unwrap();
@@ -81,11 +89,18 @@ fn plain_words_survive_a_round_trip() {
 fn uri_encoding_is_safe_and_lossless() {
     runner()
         .run(&hostile_bytes(3000), |text| {
-            let enc = encode::uri_encode(&text);
-            // Only characters that cannot break an AMI header line.
-            prop_assert!(enc.bytes().all(|b| b.is_ascii_graphic()));
-            let back: Vec<u8> = percent_encoding::percent_decode_str(&enc).collect();
-            prop_assert_eq!(back, text);
+            properties::uri_encode::check(&text).map_err(TestCaseError::fail)?;
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[test]
+fn client_values_cannot_forge_an_ami_header() {
+    runner()
+        .run(&prop::collection::vec(hostile_bytes(200), 0..64), |values| {
+            let values: Vec<&[u8]> = values.iter().map(Vec::as_slice).collect();
+            properties::ami_fields::check(&values).map_err(TestCaseError::fail)?;
             Ok(())
         })
         .unwrap();
@@ -107,39 +122,7 @@ fn line_reader_keeps_every_byte_in_bounded_pieces() {
                 }
                 data.extend_from_slice(&mixed);
             }
-            let mut reader = lines::LineReader::default();
-            let mut out: Vec<Vec<u8>> = Vec::new();
-            let mut rest = &data[..];
-            let mut i = 0;
-            while !rest.is_empty() {
-                let n = cuts[i % cuts.len()].min(rest.len());
-                reader.push(&rest[..n]);
-                rest = &rest[n..];
-                i += 1;
-                // As the session does: every complete line is taken before reading more, so
-                // what is buffered stays below a line plus one read.
-                while let Some(l) = reader.next_line() {
-                    prop_assert!(l.len() <= lines::MAX_LINE);
-                    out.push(l);
-                }
-            }
-            let tail = reader.rest();
-            // Rebuild: a piece of MAX_LINE bytes had no newline taken off; a shorter one did.
-            let mut rebuilt = Vec::new();
-            for l in &out {
-                rebuilt.extend_from_slice(l);
-                if l.len() < lines::MAX_LINE || l.is_empty() {
-                    rebuilt.push(b'\n');
-                }
-            }
-            if let Some(t) = tail {
-                rebuilt.extend_from_slice(&t);
-            }
-            // A piece of exactly MAX_LINE bytes that ended in a newline is ambiguous here;
-            // compare only when none occurred.
-            if !out.iter().any(|l| l.len() == lines::MAX_LINE) {
-                prop_assert_eq!(rebuilt, data);
-            }
+            properties::line_reader::check(&data, &cuts).map_err(TestCaseError::fail)?;
             Ok(())
         })
         .unwrap();
@@ -178,19 +161,7 @@ fn the_environment_is_well_formed_whatever_the_facts() {
                 accountcode: Vec::new(),
                 threadid,
             };
-            let out = env::build(&f, b"agi:async", &args, enhanced);
-            prop_assert!(out.ends_with(b"\n\n"));
-            prop_assert!(out.starts_with(b"agi_request: agi:async\n"));
-            // Every argument is there, under its number, in order (values are passed as
-            // stock passes them).
-            let mut at = 0;
-            for (i, a) in args.iter().enumerate() {
-                let mut key = format!("agi_arg_{}: ", i + 1).into_bytes();
-                key.extend_from_slice(a);
-                let found = out[at..].windows(key.len()).position(|w| w == &key[..]);
-                prop_assert!(found.is_some(), "agi_arg_{} missing", i + 1);
-                at += found.unwrap() + key.len();
-            }
+            properties::environment::check(&f, b"agi:async", &args, enhanced).map_err(TestCaseError::fail)?;
             Ok(())
         })
         .unwrap();

@@ -263,7 +263,7 @@ struct FastStormResult {
 
 /// One FastAGI connection of a storm: a long prompt then three NOOPs, each sent when the one
 /// before got its result; then it reads until Asterisk closes. Counts every line.
-fn fast_storm_conn(stream: std::net::TcpStream, chans: std::sync::mpsc::Sender<String>, go: Arc<AtomicBool>) -> (usize, usize, usize, usize, usize, Vec<String>) {
+fn fast_storm_conn(stream: std::net::TcpStream, chans: std::sync::mpsc::Sender<String>, go: Arc<AtomicBool>) -> (usize, usize, usize, usize, usize, Vec<String>, Vec<String>) {
     use std::io::{BufRead, BufReader, Write};
     let _ = stream.set_read_timeout(Some(Duration::from_secs(300) * common::slowdown()));
     let mut r = BufReader::new(stream.try_clone().expect("clone"));
@@ -281,14 +281,19 @@ fn fast_storm_conn(stream: std::net::TcpStream, chans: std::sync::mpsc::Sender<S
             channel = c.trim_end().to_string();
         }
     }
-    let _ = chans.send(channel);
+    let _ = chans.send(channel.clone());
+    // What this connection saw after the environment ("> " what it sent), kept for the report
+    // of connections that differ from the rest.
+    let mut seen = vec![format!("({channel})")];
     // Reads lines until a result (true) or the end (false); HANGUP notifications counted.
-    let result = |r: &mut BufReader<std::net::TcpStream>, hangups: &mut usize, codes: &mut Vec<String>| -> bool {
+    let result = |r: &mut BufReader<std::net::TcpStream>, hangups: &mut usize, codes: &mut Vec<String>, seen: &mut Vec<String>| -> bool {
         loop {
             let mut l = String::new();
             if r.read_line(&mut l).unwrap_or(0) == 0 {
+                seen.push("(closed)".into());
                 return false;
             }
+            seen.push(l.trim_end().to_string());
             if l.trim_end() == "HANGUP" {
                 *hangups += 1;
                 continue;
@@ -309,8 +314,9 @@ fn fast_storm_conn(stream: std::net::TcpStream, chans: std::sync::mpsc::Sender<S
             open = false;
             break;
         }
+        seen.push(format!("> {}", cmd.trim_end()));
         sent += 1;
-        if result(&mut r, &mut hangups, &mut codes) {
+        if result(&mut r, &mut hangups, &mut codes, &mut seen) {
             answered += 1;
         } else {
             unanswered += 1;
@@ -319,11 +325,12 @@ fn fast_storm_conn(stream: std::net::TcpStream, chans: std::sync::mpsc::Sender<S
         }
     }
     let _ = w.shutdown(std::net::Shutdown::Write);
+    seen.push("> (shutdown)".into());
     // Anything more than HANGUP now is a result that answered nothing.
-    while open && result(&mut r, &mut hangups, &mut codes) {
+    while open && result(&mut r, &mut hangups, &mut codes, &mut seen) {
         extra += 1;
     }
-    (sent, answered, unanswered, extra, hangups, codes)
+    (sent, answered, unanswered, extra, hangups, codes, seen)
 }
 
 /// The hangup and Redirect storms against FastAGI sessions (`AGI(agi://…)`): `n` calls, each
@@ -382,7 +389,20 @@ fn fast_storm(storm: Storm, n: usize, flavour: Flavour) -> FastStormResult {
     stop.store(true, Ordering::SeqCst);
     let cli_max = watcher.join().expect("CLI watcher");
     let mut r = FastStormResult { transport: "FastAGI", storm, flavour, calls: n, sent: 0, answered: 0, unanswered: 0, extra: 0, hangups: 0, codes: HashMap::new(), cli_max, left_channels: left };
-    for (sent, answered, unanswered, extra, hangups, codes) in results {
+    // How many connections got how many HANGUP notifications; two transcripts of connections
+    // that got another number than most.
+    let mut per_conn: HashMap<usize, usize> = HashMap::new();
+    for res in &results {
+        *per_conn.entry(res.4).or_default() += 1;
+    }
+    let usual = per_conn.iter().max_by_key(|(_, c)| **c).map(|(h, _)| *h).unwrap_or(0);
+    let mut spread: Vec<_> = per_conn.iter().map(|(h, c)| format!("{c} with {h}")).collect();
+    spread.sort();
+    eprintln!("[stress] FastAGI storm {storm:?} ({flavour:?}): HANGUP notifications per connection: {}", spread.join(", "));
+    for res in results.iter().filter(|res| res.4 != usual).take(2) {
+        eprintln!("[stress]   one with {}: {}", res.4, res.6.join(" | "));
+    }
+    for (sent, answered, unanswered, extra, hangups, codes, _) in results {
         r.sent += sent;
         r.answered += answered;
         r.unanswered += unanswered;
@@ -575,6 +595,17 @@ struct UnloadResult {
     generator_reconnects: usize,
     /// Unloads tried again in a quiet cycle (a thread was still finishing).
     retried: usize,
+    /// glibc's bytes in use and free-but-kept for the whole process (`agi show memory`, ours
+    /// only), after 10 cycles and at the end: tells retained memory from malloc's caching.
+    malloc: Option<((u64, u64), (u64, u64))>,
+}
+
+/// `agi show memory`'s process line: (bytes in use, bytes free but kept).
+fn process_malloc(ast: &Asterisk) -> Option<(u64, u64)> {
+    let out = ast.cli_raw("agi show memory")?;
+    let line = out.lines().find(|l| l.starts_with("Process malloc: "))?;
+    let w: Vec<&str> = line.split_whitespace().collect();
+    Some((w.get(2)?.parse().ok()?, w.get(6)?.parse().ok()?))
 }
 
 /// Parks a call and runs a NOOP on it; false when either does not happen within 10 s.
@@ -667,7 +698,8 @@ fn unload_under_load(cycles: usize, flavour: Flavour) -> UnloadResult {
     };
     std::thread::sleep(Duration::from_secs(1));
     let (rss0, fds0) = (rss_kb(pid), fds(pid));
-    let mut r = UnloadResult { cycles, unloaded: 0, refused: 0, forced: 0, works_after_each_load: true, rss_kb: (rss0, 0), fds: (fds0, 0), calls_started: 0, failed_cycles: Vec::new(), crashed_at: None, generator_reconnects: 0, retried: 0 };
+    let mut r = UnloadResult { cycles, unloaded: 0, refused: 0, forced: 0, works_after_each_load: true, rss_kb: (rss0, 0), fds: (fds0, 0), calls_started: 0, failed_cycles: Vec::new(), crashed_at: None, generator_reconnects: 0, retried: 0, malloc: None };
+    let mut malloc_10 = None;
     let probe = ast.ami();
     for c in 0..cycles {
         let forced = c % 2 == 1;
@@ -762,6 +794,7 @@ fn unload_under_load(cycles: usize, flavour: Flavour) -> UnloadResult {
         }
         if c == 9 {
             r.rss_kb.0 = rss_kb(pid);
+            malloc_10 = process_malloc(&ast);
         }
         if c % 10 == 9 {
             eprintln!("[stress] unload under load: {} cycles, {} unloaded, {} refused", c + 1, r.unloaded, r.refused);
@@ -780,6 +813,7 @@ fn unload_under_load(cycles: usize, flavour: Flavour) -> UnloadResult {
     }
     std::thread::sleep(Duration::from_secs(1));
     r.rss_kb.1 = rss_kb(pid);
+    r.malloc = malloc_10.zip(process_malloc(&ast));
     r.fds.1 = fds(pid);
     assert!(ast.cli("core show uptime").contains("System uptime"), "Asterisk stopped answering");
     r
@@ -891,8 +925,8 @@ fn print_storm(r: &StormResult, who: &str) {
 
 fn print_unload(u: &UnloadResult, who: &str) {
     println!(
-        "unload under load{who}: {} cycles ({} forced, every third with no call up): {} unloaded, {} refused; Asterisk died in cycle {:?}; works after each: {} (failed after cycles {:?}); RSS after 10 cycles {} KB, at the end {} KB; fds {}; {} calls started; generator reconnected {} times; quiet unloads retried {} times",
-        u.cycles, u.forced, u.unloaded, u.refused, u.crashed_at, u.works_after_each_load, u.failed_cycles.iter().take(10).collect::<Vec<_>>(), u.rss_kb.0, u.rss_kb.1, u.fds.1, u.calls_started, u.generator_reconnects, u.retried
+        "unload under load{who}: {} cycles ({} forced, every third with no call up): {} unloaded, {} refused; Asterisk died in cycle {:?}; works after each: {} (failed after cycles {:?}); RSS after 10 cycles {} KB, at the end {} KB; fds {}; {} calls started; generator reconnected {} times; quiet unloads retried {} times; malloc (in use, free but kept) after 10 cycles and at the end: {:?}",
+        u.cycles, u.forced, u.unloaded, u.refused, u.crashed_at, u.works_after_each_load, u.failed_cycles.iter().take(10).collect::<Vec<_>>(), u.rss_kb.0, u.rss_kb.1, u.fds.1, u.calls_started, u.generator_reconnects, u.retried, u.malloc
     );
 }
 
@@ -1020,6 +1054,13 @@ fn main() {
                 cycles,
                 if *f == Flavour::Stock { "stock res_agi.so" } else { "res_agi_rs.so" },
                 (*b as f64 - *a as f64) / (cycles - 10) as f64
+            );
+        }
+        if let Some(((u0, f0), (u1, f1))) = u.malloc {
+            let mb = |b: u64| b as f64 / 1048576.0;
+            doc += &format!(
+                "\nWhere res_agi_rs's run's RSS went (glibc's `mallinfo2` through `agi show memory`, whole process): bytes in use {:.1} MB after 10 cycles, {:.1} MB at the end; free but kept by malloc {:.1} → {:.1} MB.",
+                mb(u0), mb(u1), mb(f0), mb(f1)
             );
         }
         doc += "\n\nWith res_agi_rs Asterisk never died. A forced unload (`-f`) of stock res_agi.so while calls run unloads its code under the threads still in it (docs/differences.md); in this run the kernel logged Asterisk's segfault. RSS is Asterisk's VmRSS, after 10 cycles (warm-up) and at the end.\n\n";

@@ -1,6 +1,6 @@
 //! The AGI command-line parser (every line from AMI, the CLI, a script or a FastAGI server),
 //! the AGIInterrupt classifier that reads the same lines, and the numeric scanners commands
-//! use on their arguments.
+//! use on their arguments. The property: tests/properties/command_line.rs.
 #![no_main]
 #[path = "../../src/parse.rs"]
 #[allow(dead_code)]
@@ -8,17 +8,11 @@ mod parse;
 #[path = "../../src/interrupt.rs"]
 #[allow(dead_code)]
 mod interrupt;
+#[path = "../../tests/properties/command_line.rs"]
+mod property;
 
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|line: &[u8]| {
-    let words = parse::parse_args(line);
-    assert!(words.len() <= parse::MAX_ARGS);
-    assert!(words.iter().map(Vec::len).sum::<usize>() <= line.len());
-    let _ = interrupt::classify(line);
-    for w in &words {
-        let _ = parse::scan_int(w);
-        let _ = parse::scan_long(w);
-        let _ = parse::atoi(w);
-    }
+    property::check(line).unwrap();
 });

@@ -1,9 +1,12 @@
 //! The script/FastAGI line reader: what a peer sends, in reads of any size (the first bytes
 //! choose the cuts), comes out as lines of at most MAX_LINE bytes, nothing lost or added.
 //! A run byte (0xFE, count) repeats a byte so that lines longer than MAX_LINE are reached.
+//! The property: tests/properties/line_reader.rs.
 #![no_main]
 #[path = "../../src/lines.rs"]
 mod lines;
+#[path = "../../tests/properties/line_reader.rs"]
+mod property;
 
 use libfuzzer_sys::fuzz_target;
 
@@ -23,32 +26,5 @@ fuzz_target!(|input: &[u8]| {
             i += 1;
         }
     }
-    let mut reader = lines::LineReader::default();
-    let mut out: Vec<Vec<u8>> = Vec::new();
-    let mut left = &data[..];
-    let mut k = 0;
-    while !left.is_empty() {
-        let n = cuts[k % cuts.len()].min(left.len());
-        reader.push(&left[..n]);
-        left = &left[n..];
-        k += 1;
-        while let Some(l) = reader.next_line() {
-            assert!(l.len() <= lines::MAX_LINE);
-            out.push(l);
-        }
-    }
-    let tail = reader.rest();
-    let mut rebuilt = Vec::new();
-    for l in &out {
-        rebuilt.extend_from_slice(l);
-        if l.len() < lines::MAX_LINE {
-            rebuilt.push(b'\n');
-        }
-    }
-    if let Some(t) = tail {
-        rebuilt.extend_from_slice(&t);
-    }
-    if !out.iter().any(|l| l.len() == lines::MAX_LINE) {
-        assert_eq!(rebuilt, data);
-    }
+    property::check(&data, &cuts).unwrap();
 });
