@@ -252,6 +252,12 @@ fn main() {
             break;
         }
     }
+    // SOAK_HOLD=<seconds>: keep Asterisk up that long once every call is gone (for a heap
+    // profile taken then, e.g. under RS_WRAP=heaptrack).
+    if let Some(secs) = std::env::var("SOAK_HOLD").ok().and_then(|s| s.parse::<u64>().ok()) {
+        eprintln!("[soak] every call gone; holding Asterisk (pid {pid}) for {secs} s");
+        std::thread::sleep(Duration::from_secs(secs));
+    }
     let missing = sent.keys().filter(|id| !answers.contains_key(*id)).count();
     let duplicated = sent.keys().filter(|id| answers.get(*id).is_some_and(|&c| c > 1)).count();
     // Flat RSS: the last third's mean within 10 % of the middle third's; stable p99: no window's

@@ -42,13 +42,15 @@ struct StormResult {
 
 /// The CLI probe's outcome: its slowest answer, when it came (seconds after the probe
 /// started) and how many threads the kernel had runnable then (/proc/stat `procs_running`,
-/// the larger of the readings just before and just after), and the most runnable seen.
+/// the larger of the readings just before and just after), the most runnable seen, and the
+/// slowest answer to the same command through AMI's `Action: Command`.
 #[derive(Clone, Copy, Default)]
 struct CliProbe {
     worst: Duration,
     at_secs: f64,
     runnable_at_worst: u32,
     runnable_max: u32,
+    ami_worst: Duration,
 }
 
 impl CliProbe {
@@ -56,9 +58,16 @@ impl CliProbe {
         self.worst.as_secs_f64() * 1000.0
     }
 
-    /// "345 ms (+2.1 s, 412 runnable; at most 530)"
+    /// "45 ms (+2.1 s, 412 runnable; at most 530; AMI Command 1563 ms)"
     fn cell(&self) -> String {
-        format!("{:.0} ms (+{:.1} s, {} runnable; at most {})", self.ms(), self.at_secs, self.runnable_at_worst, self.runnable_max)
+        format!(
+            "{:.0} ms (+{:.1} s, {} runnable; at most {}; AMI Command {:.0} ms)",
+            self.ms(),
+            self.at_secs,
+            self.runnable_at_worst,
+            self.runnable_max,
+            self.ami_worst.as_secs_f64() * 1000.0
+        )
     }
 }
 
@@ -67,9 +76,25 @@ fn procs_running() -> u32 {
     s.lines().find_map(|l| l.strip_prefix("procs_running ")).and_then(|v| v.trim().parse().ok()).unwrap_or(0)
 }
 
-/// Samples the CLI's answer time until stopped. The CLI command goes through AMI's
-/// `Action: Command` on a connection of its own (events off), so what is timed is Asterisk
-/// answering, not the start of an `asterisk -rx` process on a saturated machine.
+/// One CLI command through Asterisk's console socket, as `asterisk -rx` sends it (without
+/// starting a process): "cli quit after <command>", then the output until Asterisk closes.
+fn console_command(ast: &Asterisk, cmd: &str) -> std::io::Result<String> {
+    use std::io::{Read, Write};
+    let mut s = std::os::unix::net::UnixStream::connect(ast.instance_dir().join("run/asterisk.ctl"))?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    // The greeting ("host/pid/version"), then the command; the rest is the output.
+    let mut greeting = [0u8; 256];
+    let _ = s.read(&mut greeting)?;
+    s.write_all(format!("cli quit after {cmd}\0").as_bytes())?;
+    let mut out = Vec::new();
+    s.read_to_end(&mut out)?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// Samples the CLI's answer time until stopped: `core show uptime` through Asterisk's console
+/// socket (what `asterisk -rx` does, without starting a process on a saturated machine), and
+/// the same through AMI's `Action: Command` on a connection of its own (events off), which
+/// also writes, reads and removes a temporary file in /tmp for every command.
 fn cli_watch(ast: &Asterisk, stop: &AtomicBool) -> CliProbe {
     let ami = ast.ami();
     ami.action(&[("Action", "Events"), ("EventMask", "off")]);
@@ -78,14 +103,18 @@ fn cli_watch(ast: &Asterisk, stop: &AtomicBool) -> CliProbe {
     while !stop.load(Ordering::SeqCst) {
         let before = procs_running();
         let t = Instant::now();
-        let r = ami.action(&[("Action", "Command"), ("Command", "core show uptime")]);
+        let out = console_command(ast, "core show uptime");
         let took = t.elapsed();
         let runnable = before.max(procs_running());
-        assert_eq!(r.get("Response"), Some("Success"), "the CLI did not answer: {r:?}");
+        assert!(out.as_ref().is_ok_and(|o| o.contains("System uptime")), "the CLI did not answer: {out:?}");
         p.runnable_max = p.runnable_max.max(runnable);
         if took > p.worst {
-            p = CliProbe { worst: took, at_secs: (t - start).as_secs_f64(), runnable_at_worst: runnable, runnable_max: p.runnable_max };
+            p = CliProbe { worst: took, at_secs: (t - start).as_secs_f64(), runnable_at_worst: runnable, ..p };
         }
+        let t = Instant::now();
+        let r = ami.action(&[("Action", "Command"), ("Command", "core show uptime")]);
+        assert_eq!(r.get("Response"), Some("Success"), "AMI Command did not answer: {r:?}");
+        p.ami_worst = p.ami_worst.max(t.elapsed());
         std::thread::sleep(Duration::from_millis(100));
     }
     p
@@ -842,12 +871,13 @@ fn idle_cycles(cycles: usize, flavour: Flavour) -> (u64, u64) {
 }
 
 /// The last `make soak` in figures, from docs/soak.csv (seconds,rss_mb,fds,threads,p50_ms,
-/// p99_ms,parked,answered).
+/// p99_ms,parked,answered, then arenas_mb,other_anon_mb,module_heap_kb,malloc_in_use_mb,
+/// malloc_free_mb; stock's CSV leaves the last three empty).
 fn soak_summary() -> String {
     let Ok(csv) = std::fs::read_to_string(common::project_dir().join("docs/soak.csv")) else {
         return "## Soak\n\nNo docs/soak.csv yet: run `make soak`.\n\n".into();
     };
-    let rows: Vec<Vec<f64>> = csv.lines().skip(1).map(|l| l.split(',').filter_map(|v| v.parse().ok()).collect()).filter(|r: &Vec<f64>| r.len() == 8).collect();
+    let rows: Vec<Vec<f64>> = csv.lines().skip(1).map(|l| l.split(',').filter_map(|v| v.parse().ok()).collect()).filter(|r: &Vec<f64>| r.len() >= 8).collect();
     if rows.len() < 3 {
         return String::new();
     }
@@ -869,12 +899,21 @@ fn soak_summary() -> String {
     };
     let stock_line = std::fs::read_to_string(common::project_dir().join("target/soak-stock.csv"))
         .ok()
-        .map(|c| c.lines().skip(1).map(|l| l.split(',').filter_map(|v| v.parse().ok()).collect()).filter(|r: &Vec<f64>| r.len() == 8).collect::<Vec<Vec<f64>>>())
+        .map(|c| c.lines().skip(1).map(|l| l.split(',').filter_map(|v| v.parse().ok()).collect()).filter(|r: &Vec<f64>| r.len() >= 8).collect::<Vec<Vec<f64>>>())
         .filter(|s| s.len() >= 3)
         .map(|st| {
             let end = st[st.len() - 1][0];
             let (from, to) = (end / 3.0, end);
-            format!(
+            // Where the difference sits (smaps): malloc's arenas or the other anonymous
+            // mappings (thread stacks), at the window's end.
+            let split = match (st.iter().rfind(|r| r[0] <= to), rows.iter().rfind(|r| r[0] <= to)) {
+                (Some(a), Some(b)) if a.len() >= 10 && b.len() >= 10 => format!(
+                    "At {:.0} s, resident in malloc's arenas: stock {:.1} MB, ours {:.1} MB; in other anonymous memory (thread stacks): stock {:.1} MB, ours {:.1} MB. ",
+                    to, a[8], b[8], a[9], b[9]
+                ),
+                _ => String::new(),
+            };
+            split + &format!(
                 "Stock res_agi under the same load for {:.0} minutes (`soak {:.0} stock`), over the same window ({:.0}–{:.0} s): RSS slope {:.2} MB/min for stock, {:.2} MB/min for ours; stock's RSS {:.1} → {:.1} MB, ours {:.1} → {:.1} MB. ",
                 end / 60.0,
                 end / 60.0,
@@ -889,8 +928,16 @@ fn soak_summary() -> String {
             )
         })
         .unwrap_or_default();
+    // Ours, from `agi show memory`: glibc's totals and the module's own heap.
+    let mem_line = match (rows.iter().find(|r| r[0] >= at(1.0)[0] / 3.0), rows.last()) {
+        (Some(a), Some(b)) if a.len() >= 13 && b.len() >= 13 => format!(
+            "From `agi show memory` (ours), after a third and at the end: malloc in use (whole process) {:.1} → {:.1} MB, free but kept by malloc {:.1} → {:.1} MB, res_agi_rs's own heap {:.0} → {:.0} KB (at most {:.0} KB). ",
+            a[11], b[11], a[12], b[12], a[10], b[10], max(&rows.iter().filter_map(|r| r.get(10).copied()).collect::<Vec<f64>>())
+        ),
+        _ => String::new(),
+    };
     format!(
-        "## Soak\n\nLatest `make soak` (docs/soak.csv, drawn as docs/soak.svg): {:.0} minutes at 500 parked calls, {} samples, {:.0} commands answered. Asterisk's RSS {:.1} MB after a third, {:.1} MB after two thirds, {:.1} MB at the end; open descriptors {:.0}–{:.0}; threads {:.0}–{:.0}; p99 of each 10 s window: median {:.0} ms, worst {:.0} ms (commands wait in their channel's queue behind prompts and `EXEC Playback`; the p50 is about 21 ms). {}\n\n![soak](soak.svg)\n\n",
+        "## Soak\n\nLatest `make soak` (docs/soak.csv, drawn as docs/soak.svg): {:.0} minutes at 500 parked calls, {} samples, {:.0} commands answered. Asterisk's RSS {:.1} MB after a third, {:.1} MB after two thirds, {:.1} MB at the end; open descriptors {:.0}–{:.0}; threads {:.0}–{:.0}; p99 of each 10 s window: median {:.0} ms, worst {:.0} ms (commands wait in their channel's queue behind prompts and `EXEC Playback`; the p50 is about 21 ms). {}{}\n\n![soak](soak.svg)\n\n",
         at(1.0)[0] / 60.0,
         rows.len(),
         at(1.0)[7],
@@ -903,6 +950,7 @@ fn soak_summary() -> String {
         max(&threads),
         sorted[sorted.len() / 2],
         max(&p99),
+        mem_line,
         stock_line
     )
 }
@@ -1014,7 +1062,7 @@ fn main() {
             std::process::Command::new("date").arg("-u").arg("+%Y-%m-%d %H:%M UTC").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default(),
             if pass { "every check passed" } else { "**a check failed** (see the tables)" }
         );
-        doc += "## Storms\n\nEach storm: N calls (Local pairs) parked in `AGI(agi:async)`, each with `STREAM FILE tt-monkeys` running and three NOOPs queued (plus `ASYNCAGI BREAK` for the break storm); then the storm on all calls at once; then every call hung up. Every command is counted by its CommandID. The CLI is probed every 100 ms throughout (`core show uptime` through AMI's `Action: Command`, on a connection of its own); pass: under 1 s.\n\n";
+        doc += "## Storms\n\nEach storm: N calls (Local pairs) parked in `AGI(agi:async)`, each with `STREAM FILE tt-monkeys` running and three NOOPs queued (plus `ASYNCAGI BREAK` for the break storm); then the storm on all calls at once; then every call hung up. Every command is counted by its CommandID. The CLI is probed every 100 ms throughout: `core show uptime` through Asterisk's console socket, as `asterisk -rx` sends it (without starting a process on a saturated machine); pass: under 1 s. The cell also says when the slowest answer came (seconds after the storm began), how many threads the kernel had runnable then (`procs_running` of /proc/stat, machine-wide, on this machine's 2 vCPUs) and the most seen, and the slowest answer to the same command through AMI's `Action: Command` (not a criterion: Asterisk writes, reads and removes a file in /tmp for each, and this machine's disk is ext4 mounted with `discard`).\n\n";
         let head = "| storm | calls | commands sent | answered exactly once | missing | duplicated | how they ended | slowest CLI answer | settled in | channels left |\n|---|---:|---:|---:|---:|---:|---|---:|---:|---|\n";
         doc += "res_agi_rs:\n\n";
         doc += head;

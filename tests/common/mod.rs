@@ -42,9 +42,15 @@ pub fn valgrind_dir() -> Option<PathBuf> {
     std::env::var_os("RS_VALGRIND").filter(|v| !v.is_empty()).map(PathBuf::from)
 }
 
-/// 1, or 25 under valgrind.
+/// 1, or 25 under valgrind (5 under an RS_WRAP wrapper).
 pub fn slowdown() -> u32 {
-    if valgrind_dir().is_some() { 25 } else { 1 }
+    if valgrind_dir().is_some() {
+        25
+    } else if std::env::var_os("RS_WRAP").is_some() {
+        5
+    } else {
+        1
+    }
 }
 
 /// The lock on the sandbox's installed module (flock on a file beside the chroot).
@@ -149,6 +155,12 @@ impl Asterisk {
                     &format!("--log-file=/srv/res_agi_rs/{name}/valgrind.log"),
                 ]);
             }
+        }
+        // RS_WRAP="<command and arguments>": Asterisk runs under that command inside the
+        // chroot (e.g. `heaptrack -o /srv/res_agi_rs/heap`); `{name}` in it becomes the
+        // instance's name. pid() is then the wrapper's.
+        if let Ok(wrap) = std::env::var("RS_WRAP") {
+            cmd.args(wrap.replace("{name}", &name).split_whitespace());
         }
         let child = cmd
             .args(["asterisk", "-f", "-C", &conf])
