@@ -7,7 +7,7 @@ ASTERISK_MODDIR ?= /usr/lib/x86_64-linux-gnu/asterisk/modules
 ASTERISK_ETCDIR ?= /etc/asterisk
 ASTERISK_DATADIR ?= /usr/share/asterisk
 
-.PHONY: all module sandbox demo test bench stress soak memcheck fuzz deb install clean
+.PHONY: all module sandbox demo test bench stress soak heap memcheck fuzz deb install clean
 
 all: module
 
@@ -49,6 +49,11 @@ stress: module build/test_speech.so
 # 30 minutes at 500 parked calls; writes docs/soak.csv and docs/soak.svg (make test runs 2).
 soak: module
 	$(CARGO) run --release --quiet --bin soak -- 30
+
+# Where Asterisk's memory goes under the soak load, stock and ours: heaptrack's live heap and
+# glibc's per-thread caches (about 25 minutes); writes docs/heap.md.
+heap: module
+	scripts/heap.sh
 
 # The differential suite and the storms with every Asterisk under valgrind memcheck, stock
 # and ours; writes docs/memcheck.md (about an hour on 2 cores).

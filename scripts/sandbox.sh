@@ -26,9 +26,9 @@ MODDIR=/usr/lib/x86_64-linux-gnu/asterisk/modules
 INST_BASE=/srv/res_agi_rs     # inside the chroot
 
 # Also in the chroot: Debian's Perl AGI library (tests run it unmodified as an AGI script)
-# and Python (a Python AGI script).
-EXTRAS="libasterisk-agi-perl python3-minimal valgrind"
-EXTRAS_VERSION=3
+# and Python (a Python AGI script); valgrind (make memcheck) and heaptrack (make heap).
+EXTRAS="libasterisk-agi-perl python3-minimal valgrind heaptrack"
+EXTRAS_VERSION=4
 
 log() { printf '[sandbox] %s\n' "$*" >&2; }
 

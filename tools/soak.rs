@@ -247,7 +247,8 @@ fn main() {
                 sent.remove(id);
             }
         }
-        let done = sent.keys().all(|id| answers.contains_key(id));
+        // (Stock drops queued commands without a word: only its channels are waited for.)
+        let done = stock || sent.keys().all(|id| answers.contains_key(id));
         if (done && ast.cli("core show channels count").starts_with("0 active channels")) || Instant::now() > deadline {
             break;
         }
