@@ -120,14 +120,7 @@ fn a_hostile_fastagi_server_gets_answers_and_costs_nothing() {
         w.write_all(b"GET VARIA").unwrap();
         answers
     });
-    let r = ami.action(&[
-        ("Action", "Originate"),
-        ("Channel", "Local/classic@agi"),
-        ("Application", "Wait"),
-        ("Data", "30"),
-        ("Async", "true"),
-        ("Variable", &format!("AGISCRIPT=agi://127.0.0.1:{port}/hostile")),
-    ]);
+    let r = ami.wait_response(&send_classic(&ami, &[&format!("AGISCRIPT=agi://127.0.0.1:{port}/hostile")], 30, None));
     assert_eq!(r.get("Response"), Some("Success"));
     let answers = server.join().unwrap();
     assert_eq!(answers.len(), 6);
@@ -150,16 +143,7 @@ fn a_hostile_script_gets_answers_and_costs_nothing() {
     let mut ast = Asterisk::start(Flavour::Ours);
     let ami = ast.ami();
     let out = format!("/srv/res_agi_rs/{}/hostile.out", ast.name);
-    let r = ami.action(&[
-        ("Action", "Originate"),
-        ("Channel", "Local/classic@agi"),
-        ("Application", "Wait"),
-        ("Data", "30"),
-        ("Async", "true"),
-        ("Variable", "AGISCRIPT=hostile.sh"),
-        ("Variable", "AGIARG1=x"),
-        ("Variable", &format!("AGIARG2={out}")),
-    ]);
+    let r = ami.wait_response(&send_classic(&ami, &["AGISCRIPT=hostile.sh", "AGIARG1=x", &format!("AGIARG2={out}")], 30, None));
     assert_eq!(r.get("Response"), Some("Success"));
     let after = ami.wait_event(TIMEOUT, |m| m.get("UserEvent") == Some("AfterAGI"));
     assert_eq!(after.get("Status"), Some("SUCCESS"), "{after:?}");

@@ -111,14 +111,8 @@ fn fastagi_calls_leave_nothing_in_the_module_heap() {
     let round = |n: usize| {
         let (port, server) = fastagi(n);
         for i in 0..n {
-            let r = ami.action(&[
-                ("Action", "Originate"),
-                ("Channel", "Local/classic@agi"),
-                ("Application", "Wait"),
-                ("Data", "30"),
-                ("Async", "true"),
-                ("Variable", &format!("AGISCRIPT=agi://127.0.0.1:{port}/mem{i}")),
-            ]);
+            let id = send_classic(&ami, &[&format!("AGISCRIPT=agi://127.0.0.1:{port}/mem{i}")], 30, None);
+            let r = ami.wait_response(&id);
             assert_eq!(r.get("Response"), Some("Success"), "{r:?}");
         }
         assert_eq!(server.join().unwrap(), 2 * n, "every command answered");

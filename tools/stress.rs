@@ -387,16 +387,7 @@ fn fast_storm(storm: Storm, n: usize, flavour: Flavour) -> FastStormResult {
     let ami = ast.ami();
     ami.action(&[("Action", "Events"), ("EventMask", "user")]);
     for i in 0..n {
-        ami.send(&[
-            ("Action", "Originate"),
-            ("Channel", "Local/classic@agi"),
-            ("Application", "Wait"),
-            ("Data", "3600"),
-            ("Async", "true"),
-            ("Variable", &format!("AGISCRIPT=agi://127.0.0.1:{port}/storm")),
-            ("ChannelId", &format!("f{i}-1")),
-            ("OtherChannelId", &format!("f{i}-2")),
-        ]);
+        common::send_classic(&ami, &[&format!("AGISCRIPT=agi://127.0.0.1:{port}/storm")], 3600, Some((&format!("f{i}-1"), &format!("f{i}-2"))));
     }
     let mut chans = Vec::new();
     for _ in 0..n {
@@ -457,16 +448,7 @@ fn script_storm(storm: Storm, n: usize, flavour: Flavour) -> FastStormResult {
     let ami = ast.ami();
     ami.action(&[("Action", "Events"), ("EventMask", "off")]);
     for i in 0..n {
-        ami.send(&[
-            ("Action", "Originate"),
-            ("Channel", "Local/classic@agi"),
-            ("Application", "Wait"),
-            ("Data", "3600"),
-            ("Async", "true"),
-            ("Variable", "AGISCRIPT=storm.sh"),
-            ("Variable", "AGIARG1=x"),
-            ("Variable", &format!("AGIARG2={inside}/{i}.out")),
-        ]);
+        common::send_classic(&ami, &["AGISCRIPT=storm.sh", "AGIARG1=x", &format!("AGIARG2={inside}/{i}.out")], 3600, None);
     }
     // Every script has its prompt running (each is a fork of Asterisk, then /bin/sh: minutes
     // for hundreds on 2 cores).

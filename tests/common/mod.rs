@@ -327,6 +327,21 @@ pub fn send_park(ami: &Ami, id1: &str, id2: &str, wait_secs: u32) {
     ]);
 }
 
+/// Sends (without waiting) an Originate of a Local channel into `classic@agi`, whose ";2" half
+/// runs `AGI(${AGISCRIPT},${AGIARG1},${AGIARG2})` with the channel variables `vars` (each
+/// `NAME=value`) while its ";1" half waits `wait_secs`; `ids` names the halves' uniqueids.
+/// Returns the ActionID (for `wait_response`).
+#[allow(dead_code)]
+pub fn send_classic(ami: &Ami, vars: &[&str], wait_secs: u32, ids: Option<(&str, &str)>) -> String {
+    let wait = wait_secs.to_string();
+    let mut h = vec![("Action", "Originate"), ("Channel", "Local/classic@agi"), ("Application", "Wait"), ("Data", wait.as_str()), ("Async", "true")];
+    h.extend(vars.iter().map(|v| ("Variable", *v)));
+    if let Some((id1, id2)) = ids {
+        h.extend([("ChannelId", id1), ("OtherChannelId", id2)]);
+    }
+    ami.send(&h)
+}
+
 static CALLS: AtomicUsize = AtomicUsize::new(0);
 
 /// Originates a Local channel into `exten@agi` with ${AGIARGS}=`args` and waits for its
