@@ -507,11 +507,7 @@ fn send_batched(c: &mut Client, n: usize, action: impl Fn(usize) -> String) {
 }
 
 fn wait_no_channels(ast: &Asterisk) {
-    let deadline = Instant::now() + Duration::from_secs(300);
-    while !ast.cli("core show channels count").starts_with("0 active channels") {
-        assert!(Instant::now() < deadline, "channels did not end");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    common::wait_no_channels(ast, Duration::from_secs(300));
 }
 
 /// Classic AGI: RSS per running FastAGI call. (Calls/s and the NOOP rate: see `per_call`.)

@@ -79,11 +79,7 @@ fn smaps_split(pid: u32) -> (f64, f64) {
 
 /// `agi show memory`: (module heap KB, malloc in use MB, malloc free MB).
 fn show_memory(ast: &Asterisk) -> Option<(f64, f64, f64)> {
-    let out = ast.cli("agi show memory");
-    let num = |line: &str, i: usize| line.split_whitespace().nth(i).and_then(|v| v.parse::<f64>().ok());
-    let heap = out.lines().find(|l| l.starts_with("res_agi_rs heap: "))?;
-    let m = out.lines().find(|l| l.starts_with("Process malloc: "))?;
-    Some((num(heap, 2)? / 1024.0, num(m, 2)? / 1048576.0, num(m, 6)? / 1048576.0))
+    common::show_memory(ast).map(|m| (m.heap_bytes as f64 / 1024.0, m.malloc_in_use as f64 / 1048576.0, m.malloc_free as f64 / 1048576.0))
 }
 
 fn proc_status(pid: u32, key: &str) -> u64 {

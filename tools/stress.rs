@@ -613,10 +613,7 @@ struct UnloadResult {
 
 /// `agi show memory`'s process line: (bytes in use, bytes free but kept).
 fn process_malloc(ast: &Asterisk) -> Option<(u64, u64)> {
-    let out = ast.cli_raw("agi show memory")?;
-    let line = out.lines().find(|l| l.starts_with("Process malloc: "))?;
-    let w: Vec<&str> = line.split_whitespace().collect();
-    Some((w.get(2)?.parse().ok()?, w.get(6)?.parse().ok()?))
+    common::show_memory(ast).map(|m| (m.malloc_in_use, m.malloc_free))
 }
 
 /// Parks a call and runs a NOOP on it; false when either does not happen within 10 s.

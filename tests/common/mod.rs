@@ -433,12 +433,49 @@ impl Recorder {
 }
 
 
-/// What `agi show memory` says of res_agi_rs's own heap: (live bytes, live blocks).
+/// What `agi show memory` says: res_agi_rs's own heap and glibc's totals for the process.
+#[allow(dead_code)]
+#[derive(Clone, Copy, Debug)]
+pub struct ShowMemory {
+    pub heap_bytes: i64,
+    pub heap_blocks: i64,
+    pub malloc_in_use: u64,
+    pub malloc_free: u64,
+}
+
+/// Runs `agi show memory` and reads its two lines; None when the command fails or says
+/// something else (the module is not loaded).
+#[allow(dead_code)]
+pub fn show_memory(ast: &Asterisk) -> Option<ShowMemory> {
+    let out = ast.cli_raw("agi show memory")?;
+    let words = |prefix: &str| out.lines().find(|l| l.starts_with(prefix)).map(|l| l.split_whitespace().collect::<Vec<&str>>());
+    // "res_agi_rs heap: N bytes in M blocks (…)" and "Process malloc: N bytes in use, M bytes free but kept, …"
+    let (heap, process) = (words("res_agi_rs heap: ")?, words("Process malloc: ")?);
+    Some(ShowMemory {
+        heap_bytes: heap.get(2)?.parse().ok()?,
+        heap_blocks: heap.get(5)?.parse().ok()?,
+        malloc_in_use: process.get(2)?.parse().ok()?,
+        malloc_free: process.get(6)?.parse().ok()?,
+    })
+}
+
+/// res_agi_rs's own heap from `agi show memory`: (live bytes, live blocks).
 #[allow(dead_code)]
 pub fn module_heap(ast: &Asterisk) -> (i64, i64) {
-    let out = ast.cli("agi show memory");
-    let line = out.lines().find(|l| l.starts_with("res_agi_rs heap: ")).unwrap_or_else(|| panic!("agi show memory: {out}"));
-    let w: Vec<&str> = line.split_whitespace().collect();
-    // res_agi_rs heap: N bytes in M blocks (...)
-    (w[2].parse().unwrap_or_else(|_| panic!("{line}")), w[5].parse().unwrap_or_else(|_| panic!("{line}")))
+    let m = show_memory(ast).unwrap_or_else(|| panic!("agi show memory: {:?}", ast.cli_raw("agi show memory")));
+    (m.heap_bytes, m.heap_blocks)
+}
+
+/// Waits (polling every 20 ms) until Asterisk has no channel left; fails after `timeout`.
+#[allow(dead_code)]
+pub fn wait_no_channels(ast: &Asterisk, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let out = ast.cli("core show channels count");
+        if out.starts_with("0 active channels") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "channels left after {timeout:?}: {out}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
