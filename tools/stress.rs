@@ -199,6 +199,14 @@ fn storm(storm: Storm, n: usize, flavour: Flavour) -> StormResult {
         std::thread::spawn(move || cli_watch(&ast, &stop))
     };
     eprintln!("[stress] storm {storm:?}: now, on all {n} calls");
+    // STRESS_PERF=<file>: `perf record -g` of Asterisk for the storm's first 8 s (to see where
+    // the CPU goes; read it with `perf report -i <file> --symfs <chroot>`).
+    let perf = std::env::var("STRESS_PERF").ok().map(|file| {
+        std::process::Command::new("perf")
+            .args(["record", "-a", "-g", "-o", &file, "--", "sleep", "8"])
+            .spawn()
+            .expect("perf record")
+    });
     let t = Instant::now();
     match storm {
         Storm::Hangup => {
@@ -244,6 +252,9 @@ fn storm(storm: Storm, n: usize, flavour: Flavour) -> StormResult {
         }
     }
     let storm_secs = t.elapsed().as_secs_f64();
+    if let Some(mut p) = perf {
+        let _ = p.wait();
+    }
     ami.send(&[("Action", "Hangup"), ("Channel", "/^Local\\//")]);
     let deadline = Instant::now() + Duration::from_secs(120) * k;
     let mut left = String::new();
@@ -996,6 +1007,21 @@ fn main() {
             let r = storm(s, n, flavour);
             print_storm(&r, if flavour == Flavour::Stock { " (stock)" } else { "" });
         }
+        return;
+    }
+    // `--storm hangup|redirect|break|mix N [--stock]`: one Async AGI storm.
+    if let Some(i) = args.iter().position(|a| a == "--storm") {
+        let kind = match args.get(i + 1).map(String::as_str) {
+            Some("hangup") => Storm::Hangup,
+            Some("redirect") => Storm::Redirect,
+            Some("break") => Storm::Break,
+            Some("mix") => Storm::Mix,
+            other => panic!("--storm hangup|redirect|break|mix N, not {other:?}"),
+        };
+        let n = args.get(i + 2).and_then(|n| n.parse().ok()).unwrap_or(20);
+        let flavour = if args.iter().any(|a| a == "--stock") { Flavour::Stock } else { Flavour::Ours };
+        let r = storm(kind, n, flavour);
+        print_storm(&r, if flavour == Flavour::Stock { " (stock)" } else { "" });
         return;
     }
     let short = args.iter().any(|a| a == "--short");
