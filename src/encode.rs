@@ -19,6 +19,13 @@ pub fn uri_encode(text: &[u8]) -> String {
     percent_encode(text, AST_URI_HTTP).to_string()
 }
 
+/// `uri_encode(text)` appended to `out` (no temporary string).
+pub fn append_uri_encoded(out: &mut Vec<u8>, text: &[u8]) {
+    for piece in percent_encode(text, AST_URI_HTTP) {
+        out.extend_from_slice(piece.as_bytes());
+    }
+}
+
 /// Appends `Key: value\r\n` to an AMI event body. A value never carries a line break into
 /// the event (it would forge headers): CR and LF become blanks.
 pub fn append_field(body: &mut Vec<u8>, key: &str, value: &[u8]) {

@@ -165,7 +165,7 @@ pub fn run(chan: &Chan, events: &mut Emitter, io: &mut SessionIo, line: &[u8], d
     ctx.interrupt = interrupt;
     // A panicking command is caught here: it ends with an explicit error result and the
     // session (and Asterisk) go on.
-    let what = format!("AGI command '{}'", String::from_utf8_lossy(line));
+    let what = Quoted(line);
     let (status, usage) = if let Some((index, command)) = builtin {
         let status = crate::ffi::guard::guard(&what, None, || Some((command.handler)(&mut ctx, &argv)));
         tx(chan, ctx.output());
@@ -212,4 +212,13 @@ pub fn run(chan: &Chan, events: &mut Emitter, io: &mut SessionIo, line: &[u8], d
     };
     events.exec_end(command_id, line, code, res);
     Outcome { text: ctx.into_output(), status }
+}
+
+/// "AGI command '<line>'", formatted only when a panic is logged.
+struct Quoted<'a>(&'a [u8]);
+
+impl std::fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AGI command '{}'", String::from_utf8_lossy(self.0))
+    }
 }

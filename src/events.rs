@@ -4,7 +4,7 @@
 //! among the channel's other events (a `VarSet` before the result of the `SET VARIABLE` that
 //! caused it); unlike stock's, each message carries its event already formatted (no JSON).
 pub use crate::encode::body;
-use crate::encode::{append_field, uri_encode};
+use crate::encode::{append_field, append_uri_encoded};
 use crate::ffi::channel::{Chan, Snapshot};
 use crate::ffi::misc::publish_event;
 use std::ffi::CStr;
@@ -57,67 +57,88 @@ impl CancelReason {
 
 /// The AGI result line a cancelled command gets in its AsyncAGIExec (documented in
 /// docs/differences.md).
-pub fn cancel_result(reason: CancelReason) -> String {
+pub fn cancel_result(reason: CancelReason) -> &'static str {
     match reason {
-        CancelReason::Flush => "511 Command cancelled: queue flushed (flush)\n".to_string(),
-        _ => format!("511 Command cancelled: channel left Async AGI ({})\n", reason.as_str()),
+        CancelReason::Flush => "511 Command cancelled: queue flushed (flush)\n",
+        CancelReason::Hangup => "511 Command cancelled: channel left Async AGI (hangup)\n",
+        CancelReason::Failure => "511 Command cancelled: channel left Async AGI (failure)\n",
     }
 }
 
 /// Emits the events of one channel's Async AGI session, from its own thread. It keeps the
 /// channel headers of the last snapshot it used: snapshots are immutable, so while the
-/// channel's latest snapshot is the same object the headers are reused, not rebuilt.
+/// channel's latest snapshot is the same object the headers are reused, not rebuilt. Each
+/// event is written into one buffer the Emitter keeps while the channel is busy (sized once,
+/// reused by every event, dropped when the channel goes idle): no temporary allocations per
+/// event, which on 1,000 channel threads would sit in each thread's malloc cache.
 pub struct Emitter<'a> {
     chan: &'a Chan,
     cached: Option<(Snapshot, Vec<u8>)>,
     owner: Option<Arc<Owner>>,
+    buf: Vec<u8>,
 }
+
+/// The first size of an Emitter's buffer: a typical event (channel headers, about 600
+/// bytes, plus its own fields) fits without growing.
+const BUF_START: usize = 1536;
 
 impl<'a> Emitter<'a> {
     pub fn new(chan: &'a Chan) -> Emitter<'a> {
-        Emitter { chan, cached: None, owner: None }
+        Emitter { chan, cached: None, owner: None, buf: Vec::new() }
     }
 
     /// An Emitter for a channel whose queue may be owned: its events carry the owner.
     pub fn with_owner(chan: &'a Chan, owner: Arc<Owner>) -> Emitter<'a> {
-        Emitter { chan, cached: None, owner: Some(owner) }
+        Emitter { chan, cached: None, owner: Some(owner), buf: Vec::new() }
     }
 
-    /// Forgets the cached headers (and releases the snapshot they came from): called before
-    /// the channel sleeps, so an idle parked channel keeps nothing.
+    /// Forgets the cached headers (and releases the snapshot they came from) and the event
+    /// buffer: called before the channel sleeps, so an idle parked channel keeps nothing.
     pub fn idle(&mut self) {
         self.cached = None;
+        self.buf = Vec::new();
     }
 
-    fn channel_headers(&mut self) -> Vec<u8> {
+    /// Appends the channel headers of the latest snapshot to `out`.
+    fn write_channel_headers(&mut self, out: &mut Vec<u8>) {
         let Some(latest) = Snapshot::latest(self.chan) else {
-            return format!("Channel: {}\r\nUniqueid: {}\r\n", self.chan.name(), self.chan.uniqueid()).into_bytes();
+            append_field(out, "Channel", self.chan.name().as_bytes());
+            append_field(out, "Uniqueid", self.chan.uniqueid().as_bytes());
+            return;
         };
         match &self.cached {
-            Some((snap, headers)) if snap.same_as(&latest) => headers.clone(),
+            Some((snap, headers)) if snap.same_as(&latest) => out.extend_from_slice(headers),
             _ => {
                 let headers = latest.manager_headers().unwrap_or_default();
-                self.cached = Some((latest, headers.clone()));
-                headers
+                out.extend_from_slice(&headers);
+                self.cached = Some((latest, headers));
             }
         }
     }
 
     /// The channel headers an event would carry now (from the latest snapshot).
     pub fn headers(&mut self) -> Vec<u8> {
-        self.channel_headers()
+        let mut out = Vec::new();
+        self.write_channel_headers(&mut out);
+        out
     }
 
-    fn emit(&mut self, event: &CStr, fields: &[(&str, &[u8])]) {
-        let mut body = body(self.channel_headers(), fields);
+    /// Publishes `event`: the channel headers, then what `fields` appends, then the owner.
+    fn emit(&mut self, event: &CStr, fields: impl FnOnce(&mut Vec<u8>)) {
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        buf.reserve(BUF_START);
+        self.write_channel_headers(&mut buf);
+        fields(&mut buf);
         if let Some(o) = &self.owner {
-            o.append_to(&mut body);
+            o.append_to(&mut buf);
         }
-        publish_event(Some(self.chan), event, &body);
+        publish_event_bytes(Some(self.chan), event, &mut buf);
+        self.buf = buf;
     }
 
     pub fn async_start(&mut self, env: &[u8]) {
-        self.emit(c"AsyncAGIStart", &[("Env", uri_encode(env).as_bytes())]);
+        self.emit(c"AsyncAGIStart", |b| append_uri_field(b, "Env", env));
     }
 
     /// AsyncAGIExec: the command's whole output, url-encoded; CommandId only when given.
@@ -127,61 +148,85 @@ impl<'a> Emitter<'a> {
 
     /// AsyncAGIExec; `interrupted` adds `Interrupted: yes` (AGIInterrupt stopped it).
     pub fn async_exec_full(&mut self, result: &[u8], command_id: &[u8], interrupted: bool) {
-        let result = uri_encode(result);
-        let mut fields: Vec<(&str, &[u8])> = vec![("Result", result.as_bytes())];
-        if !command_id.is_empty() {
-            fields.push(("CommandId", command_id));
-        }
-        if interrupted {
-            fields.push(("Interrupted", b"yes"));
-        }
-        self.emit(c"AsyncAGIExec", &fields);
+        self.emit(c"AsyncAGIExec", |b| {
+            append_uri_field(b, "Result", result);
+            if !command_id.is_empty() {
+                append_field(b, "CommandId", command_id);
+            }
+            if interrupted {
+                append_field(b, "Interrupted", b"yes");
+            }
+        });
     }
 
     /// AsyncAGIExec for a command that was queued but never ran.
     pub fn async_exec_cancelled(&mut self, command_id: &[u8], reason: CancelReason) {
-        let result = uri_encode(cancel_result(reason).as_bytes());
-        self.emit(c"AsyncAGIExec", &cancelled_fields(&result, command_id, reason));
+        self.emit(c"AsyncAGIExec", |b| append_cancelled(b, command_id, reason));
     }
 
     pub fn async_end(&mut self) {
-        self.emit(c"AsyncAGIEnd", &[]);
+        self.emit(c"AsyncAGIEnd", |_| {});
     }
 
     pub fn exec_start(&mut self, command_id: i32, command: &[u8]) {
-        self.emit(c"AGIExecStart", &[("CommandId", command_id.to_string().as_bytes()), ("Command", command)]);
+        self.emit(c"AGIExecStart", |b| {
+            append_number(b, "CommandId", command_id);
+            append_field(b, "Command", command);
+        });
     }
 
     pub fn exec_end(&mut self, command_id: i32, command: &[u8], code: i32, result: &str) {
-        self.emit(
-            c"AGIExecEnd",
-            &[
-                ("CommandId", command_id.to_string().as_bytes()),
-                ("Command", command),
-                ("ResultCode", code.to_string().as_bytes()),
-                ("Result", result.as_bytes()),
-            ],
-        );
+        self.emit(c"AGIExecEnd", |b| {
+            append_number(b, "CommandId", command_id);
+            append_field(b, "Command", command);
+            append_number(b, "ResultCode", code);
+            append_field(b, "Result", result.as_bytes());
+        });
     }
 }
 
-fn cancelled_fields<'a>(result: &'a str, command_id: &'a [u8], reason: CancelReason) -> Vec<(&'static str, &'a [u8])> {
-    let mut fields: Vec<(&str, &[u8])> = vec![("Result", result.as_bytes())];
+/// Publishes the event whose header block is `body` (NUL-terminated here, in place).
+fn publish_event_bytes(chan: Option<&Chan>, event: &CStr, body: &mut Vec<u8>) {
+    body.push(0);
+    // A field never holds a NUL (command lines and ids are C strings, results url-encoded);
+    // if one did, the event would end there, as a C string does.
+    let text = CStr::from_bytes_until_nul(body).unwrap_or(c"");
+    publish_event(chan, event, text);
+}
+
+/// `Key: value` with the value url-encoded as stock's ast_uri_encode (written in place).
+fn append_uri_field(body: &mut Vec<u8>, key: &str, value: &[u8]) {
+    body.extend_from_slice(key.as_bytes());
+    body.extend_from_slice(b": ");
+    append_uri_encoded(body, value);
+    body.extend_from_slice(b"\r\n");
+}
+
+/// `Key: <decimal number>` (no temporary string).
+fn append_number(body: &mut Vec<u8>, key: &str, n: i32) {
+    use std::io::Write;
+    body.extend_from_slice(key.as_bytes());
+    let _ = write!(body, ": {n}\r\n");
+}
+
+/// The fields of a cancelled command's AsyncAGIExec.
+fn append_cancelled(body: &mut Vec<u8>, command_id: &[u8], reason: CancelReason) {
+    append_uri_field(body, "Result", cancel_result(reason).as_bytes());
     if !command_id.is_empty() {
-        fields.push(("CommandId", command_id));
+        append_field(body, "CommandId", command_id);
     }
-    fields.push(("Cancelled", reason.as_str().as_bytes()));
-    fields
+    append_field(body, "Cancelled", reason.as_str().as_bytes());
 }
 
 /// AsyncAGIExec for a command still queued when its channel is destroyed (no channel to
 /// read headers from: `headers` are those of the channel's last Async AGI event). It goes
 /// through the manager topic, after everything the channel published.
 pub fn cancelled_after_destroy(headers: &[u8], command_id: &[u8], reason: CancelReason, owner: Option<&[u8]>) {
-    let result = uri_encode(cancel_result(reason).as_bytes());
-    let mut b = body(headers.to_vec(), &cancelled_fields(&result, command_id, reason));
+    let mut b = Vec::with_capacity(headers.len() + 256);
+    b.extend_from_slice(headers);
+    append_cancelled(&mut b, command_id, reason);
     if let Some(o) = owner {
         append_field(&mut b, "Owner", o);
     }
-    publish_event(None, c"AsyncAGIExec", &b);
+    publish_event_bytes(None, c"AsyncAGIExec", &mut b);
 }

@@ -62,8 +62,8 @@ pub fn release_all() {
 }
 
 /// Runs `body`; on panic logs `what` with the panic's message and location and returns
-/// `on_panic`.
-pub fn guard<R>(what: &str, on_panic: R, body: impl FnOnce() -> R) -> R {
+/// `on_panic`. `what` is only formatted if a panic is logged.
+pub fn guard<R>(what: impl std::fmt::Display, on_panic: R, body: impl FnOnce() -> R) -> R {
     match panic::catch_unwind(AssertUnwindSafe(body)) {
         Ok(r) => r,
         Err(payload) => {

@@ -163,8 +163,7 @@ pub fn standard_app_args(data: &[u8]) -> Vec<Vec<u8>> {
 /// Publishes an AGI event (class `agi`) on `chan`'s stasis topic, so AMI delivers it in order
 /// with the channel's other events; with no channel (it is being destroyed), on the manager
 /// topic. `body` is the header block, each line ending in CRLF.
-pub fn publish_event(chan: Option<&super::channel::Chan>, event: &CStr, body: &[u8]) {
-    let body = cstring(body);
+pub fn publish_event(chan: Option<&super::channel::Chan>, event: &CStr, body: &CStr) {
     let chan = chan.map_or(std::ptr::null_mut(), |c| c.raw());
     // SAFETY: chan is NULL or live for this call; valid C strings, copied by the shim, which
     // passes body to formatting functions as a "%s" argument only.

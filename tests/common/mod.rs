@@ -439,6 +439,8 @@ impl Recorder {
 pub struct ShowMemory {
     pub heap_bytes: i64,
     pub heap_blocks: i64,
+    /// Allocations (and reallocations) by res_agi_rs since it was loaded.
+    pub allocations: u64,
     pub malloc_in_use: u64,
     pub malloc_free: u64,
 }
@@ -454,6 +456,7 @@ pub fn show_memory(ast: &Asterisk) -> Option<ShowMemory> {
     Some(ShowMemory {
         heap_bytes: heap.get(2)?.parse().ok()?,
         heap_blocks: heap.get(5)?.parse().ok()?,
+        allocations: heap.get(7)?.trim_start_matches('(').parse().ok()?,
         malloc_in_use: process.get(2)?.parse().ok()?,
         malloc_free: process.get(6)?.parse().ok()?,
     })
