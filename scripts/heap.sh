@@ -28,6 +28,13 @@ cargo build --release --quiet --bin soak
 
 asterisk_pid() { pgrep -nx asterisk; }
 
+# tcache_census PID: scripts/tcache.py's lines for that Asterisk.
+tcache_census() {
+    command -v gdb >/dev/null || { log "gdb is missing on the host (apt-get install gdb)"; return 1; }
+    timeout 600 gdb -q -batch -ex "set sysroot $ROOT" -ex "set debug-file-directory $ROOT/usr/lib/debug" \
+        -ex "file $ROOT/usr/sbin/asterisk" -ex "attach $1" -x scripts/tcache.py -ex detach 2>&1 | grep '^tcache '
+}
+
 # run_soak NAME MINUTES FLAVOUR [ENV=VALUE...]: runs the soak, and once every call is gone
 # records VmRSS and (ours) `agi show memory`, then kills Asterisk.
 run_soak() {
@@ -35,8 +42,15 @@ run_soak() {
     local arg=""; [ "$flavour" = stock ] && arg=stock
     log "$name: $minutes-minute soak ($flavour) $*"
     env "$@" SOAK_HOLD=120 ./target/release/soak "$minutes" $arg >"$OUT/$name.log" 2>&1 &
-    local soak=$! n=0
+    local soak=$! n=0 counted=no
     until grep -q "holding Asterisk" "$OUT/$name.log"; do
+        # CENSUS=yes: once the load has run 100 s (500 calls up), the census of every
+        # thread's glibc cache (scripts/tcache.py, through the host's gdb; Asterisk stops
+        # for the seconds it takes, the calls wait).
+        if [ "${CENSUS:-no}" = yes ] && [ $counted = no ] && grep -qE '^\[soak\] +1[0-9]{2} s:' "$OUT/$name.log"; then
+            counted=yes
+            tcache_census "$(asterisk_pid)" >"$OUT/$name.tcache" 2>"$OUT/$name.tcache.err" || log "$name: census failed (see $OUT/$name.tcache.err)"
+        fi
         kill -0 $soak 2>/dev/null || { log "$name: the soak ended early:"; tail -5 "$OUT/$name.log" >&2; exit 1; }
         sleep 2
         n=$((n + 2)); [ $((n % 30)) = 0 ] && log "$name: $(grep -c '^\[soak\] ' "$OUT/$name.log") samples so far"
@@ -60,7 +74,7 @@ for f in ours stock; do
 done
 # 2. glibc's per-thread caches
 for f in ours stock; do
-    run_soak "tcache-on-$f" 2 $f
+    CENSUS=yes run_soak "tcache-on-$f" 2 $f
     run_soak "tcache-off-$f" 2 $f GLIBC_TUNABLES=glibc.malloc.tcache_count=0
 done
 [ -f "$OUT/soak-stock.csv.keep" ] && cp "$OUT/soak-stock.csv.keep" target/soak-stock.csv
@@ -92,12 +106,28 @@ last() { sed -nE "s/.*$2 ([0-9.]+).*/\1/p" "$OUT/$1.last"; }
     echo
     echo "## glibc's per-thread caches"
     echo
-    echo "Each glibc thread keeps up to 7 freed chunks per size class (its tcache) for reuse; glibc counts them as in use. With about 1,100 threads (two per Local call), that is memory no object holds. 2-minute soaks, with the cache on (as Asterisk runs) and off (\`GLIBC_TUNABLES=glibc.malloc.tcache_count=0\`), figures at the end of the load:"
+    echo "Each glibc thread keeps freed blocks for its own next allocations (its tcache: up to 16 per size class in the sandbox's glibc 2.43, sizes up to 1 KB); glibc counts them as in use. A thread that frees blocks of a size it does not allocate again (made by another thread, or left behind by realloc, which takes the new block from the arena and puts the old one in the cache) keeps them until it ends. With about 1,100 threads (two per Local call), that is memory no object holds. 2-minute soaks, with the cache on (as Asterisk runs) and off (\`GLIBC_TUNABLES=glibc.malloc.tcache_count=0\`), figures at the end of the load:"
     echo
     echo "| run | RSS (MB) | in malloc's arenas (MB) | malloc in use (MB; res_agi_rs runs only) | malloc free but kept (MB; same) |"
     echo "|---|---:|---:|---:|---:|"
     for r in tcache-on-stock tcache-off-stock tcache-on-ours tcache-off-ours; do
         echo "| $r | $(last $r 'RSS') | $(last $r 'malloc arenas') | $(last $r 'malloc in use') | $(last $r 'free') |"
+    done
+    echo
+    echo "What the caches hold, counted (scripts/tcache.py through gdb, 100 s into the cache-on runs, 500 calls up): every thread's cache walked, and those of the threads running an AGI session (a frame of res_agi.so or res_agi_rs.so on their stack) apart; the largest size classes they hold (block size: bytes, over all those threads)."
+    echo
+    echo "| run | threads | held by all (MB) | AGI threads | held by them (MB) | median per AGI thread (KB) | largest size classes there |"
+    echo "|---|---:|---:|---:|---:|---:|---|"
+    for r in tcache-on-stock tcache-on-ours; do
+        c="$OUT/$r.tcache"
+        if [ -s "$c" ]; then
+            all=$(sed -nE 's/^tcache threads ([0-9]+) held ([0-9]+) bytes.*/\1 \2/p' "$c")
+            agi=$(sed -nE 's/^tcache agi_threads ([0-9]+) held ([0-9]+) bytes median ([0-9]+).*/\1 \2 \3/p' "$c")
+            top=$(sed -nE 's/^tcache agi_top //p' "$c" | awk '{ for (i = 1; i <= 4 && i <= NF; i++) { split($i, a, ":"); printf "%s%s B: %.0f KB", (i > 1 ? ", " : ""), a[1], a[2] / 1024 } }')
+            echo "| $r | ${all%% *} | $(awk -v b="${all##* }" 'BEGIN { printf "%.1f", b / 1048576 }') | $(echo "$agi" | cut -d' ' -f1) | $(echo "$agi" | awk '{ printf "%.1f", $2 / 1048576 }') | $(echo "$agi" | awk '{ printf "%.1f", $3 / 1024 }') | $top |"
+        else
+            echo "| $r | (no census) | | | | | |"
+        fi
     done
     echo
     echo "## Reading it"
@@ -106,7 +136,8 @@ last() { sed -nE "s/.*$2 ([0-9.]+).*/\1/p" "$OUT/$1.last"; }
     echo "- The live heap is the same with either module: what Asterisk holds once the calls are gone, and at its peak, match within heaptrack's rounding. No object is left behind by res_agi_rs."
     gap_on=$(awk -v a="$(last tcache-on-ours RSS)" -v b="$(last tcache-on-stock RSS)" 'BEGIN { printf "%.1f", a - b }')
     gap_off=$(awk -v a="$(last tcache-off-ours RSS)" -v b="$(last tcache-off-stock RSS)" 'BEGIN { printf "%.1f", a - b }')
-    echo "- The difference in RSS is malloc's, not objects': res_agi_rs's RSS is $gap_on MB above stock's with glibc's per-thread caches on, $gap_off MB without them. Its channel threads keep more freed chunks in their tcaches (a cache per thread, emptied when the thread ends, so bounded by the calls up): res_agi_rs makes more short-lived allocations on them (the temporary allocations above: its events are built in Rust buffers, stock's in JSON objects and ast_str). The slow RSS growth of a long soak (docs/reliability.md) is those caches filling on long-lived calls: glibc's in-use figure is flat with them off."
+    echo "- The difference in RSS is malloc's, not objects': res_agi_rs's RSS is $gap_on MB above stock's with glibc's per-thread caches on, $gap_off MB without them; the census above shows where: the caches of the AGI threads. A cache per thread is emptied when the thread ends, so it is bounded by the calls up; the slow RSS growth of a long soak (docs/reliability.md) is the caches of long-lived calls filling, up to that bound."
+    echo "- What res_agi_rs did about it (2026-11-26): each event was built in a copy of the channel headers grown by realloc and copied again into a C string; every growth left the old block in the channel thread's cache (blocks starting \"Channel: Local/...\" in the census by gdb), 31-43 KB per AGI thread in a 20-call run of the soak mix, against about 9 KB for stock. Events are now written into one buffer the session keeps while busy (43 -> 23 module allocations per Async AGI NOOP, tests/module_memory.rs): 13-16 KB per AGI thread in the same run. What remains is mostly blocks made by other threads and freed by the channel's (the null frame that wakes a parked channel, about 200 bytes, up to 16 kept; the queued command's strings, made by the AMI thread): stock's async loop polls every 100 ms instead of being woken."
     echo
     echo "The largest holders once the calls were gone (res_agi_rs's run; the same places with stock, see target/heap/heaptrack-stock.leaks):"
     echo
