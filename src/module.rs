@@ -135,6 +135,9 @@ pub fn unload() -> bool {
     crate::session::release_all();
     std::mem::take(&mut *LEDGER.lock().unwrap_or_else(|p| p.into_inner()));
     crate::ffi::guard::release_all();
+    // What the module and its calls freed goes back to the system, not only to malloc's free
+    // lists: RSS does not climb over unload/load cycles under load (docs/reliability.md).
+    crate::ffi::alloc::release_free_memory();
     true
 }
 
