@@ -91,3 +91,39 @@ fn reload_works_while_threads_that_used_the_module_live_on() {
     let q = park(&ami, "park", "after-reload");
     assert_eq!(agi_result(&ami, &q, "NOOP"), "200 result=0\n");
 }
+
+fn rss_kb(ast: &Asterisk) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", ast.pid())).expect("Asterisk's /proc status");
+    status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.split_whitespace().next()?.parse().ok()).expect("VmRSS")
+}
+
+/// An unload hands back to the system what malloc keeps free (the calls' memory, once they
+/// are gone), so that unload/load cycles under load do not make Asterisk's RSS climb.
+#[test]
+fn unload_returns_free_memory_to_the_system() {
+    let ast = Asterisk::start(Flavour::Ours);
+    let ami = ast.ami();
+    let n = 300;
+    for i in 0..n {
+        send_park(&ami, &format!("trim{i}-1"), &format!("trim{i}-2"), 3600);
+    }
+    for i in 0..n {
+        let id = format!("trim{i}-2");
+        ami.wait_event(std::time::Duration::from_secs(60), |m| m.is_event("AsyncAGIStart") && m.get("Uniqueid") == Some(&id));
+    }
+    ami.send(&[("Action", "Hangup"), ("Channel", "/^Local\\//")]);
+    wait_no_channels(&ast, std::time::Duration::from_secs(60));
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    let free = show_memory(&ast).expect("agi show memory").malloc_free;
+    let before = rss_kb(&ast);
+    let out = ast.cli("module unload res_agi_rs.so");
+    assert!(out.contains("Unloaded res_agi_rs.so"), "{out}");
+    let after = rss_kb(&ast);
+    eprintln!("{n} calls gone, malloc kept {} KB free; RSS {before} KB before the unload, {after} KB after", free / 1024);
+    assert!(free > 2 << 20, "the calls left little free memory to hand back ({free} bytes): the test proves nothing");
+    assert!(after + 1024 < before, "the unload handed nothing back: RSS {before} KB -> {after} KB with {} KB free in malloc", free / 1024);
+    let out = ast.cli("module load res_agi_rs.so");
+    assert!(out.contains("Loaded res_agi_rs.so"), "{out}");
+    let p = park(&ami, "park", "");
+    assert_eq!(agi_result(&ami, &p, "NOOP"), "200 result=0\n");
+}
