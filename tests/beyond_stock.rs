@@ -280,13 +280,7 @@ fn agichannels_lists_a_thousand_parked_calls() {
     let ast = Asterisk::start(Flavour::Ours);
     let ami = ast.ami();
     let n = 1000;
-    for i in 0..n {
-        common::send_park(&ami, &format!("list{i}-1"), &format!("list{i}-2"), 3600);
-    }
-    for i in 0..n {
-        let id = format!("list{i}-2");
-        ami.wait_event(Duration::from_secs(60), |m| m.is_event("AsyncAGIStart") && m.get("Uniqueid") == Some(&id));
-    }
+    common::park_many(&ami, "list", n);
     let busy = Parked { channel: String::new(), uniqueid: "list0-2".into(), start: Message::default() };
     let busy_chan = ast.cli("core show channels concise").lines().find(|l| l.contains("park@agi") && l.ends_with("list0-2")).map(|l| l.split('!').next().unwrap().to_string());
     let busy = Parked { channel: busy_chan.unwrap_or_else(|| panic!("no channel list0-2:\n{}", ast.cli("core show channels concise"))), ..busy };

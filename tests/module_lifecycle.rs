@@ -104,13 +104,7 @@ fn unload_returns_free_memory_to_the_system() {
     let ast = Asterisk::start(Flavour::Ours);
     let ami = ast.ami();
     let n = 300;
-    for i in 0..n {
-        send_park(&ami, &format!("trim{i}-1"), &format!("trim{i}-2"), 3600);
-    }
-    for i in 0..n {
-        let id = format!("trim{i}-2");
-        ami.wait_event(std::time::Duration::from_secs(60), |m| m.is_event("AsyncAGIStart") && m.get("Uniqueid") == Some(&id));
-    }
+    park_many(&ami, "trim", n);
     ami.send(&[("Action", "Hangup"), ("Channel", "/^Local\\//")]);
     wait_no_channels(&ast, std::time::Duration::from_secs(60));
     std::thread::sleep(std::time::Duration::from_millis(1000));

@@ -18,15 +18,7 @@ fn all_gone(ast: &Asterisk) {
 /// `n` calls parked in Async AGI, each running five commands (two cut off by the hangup:
 /// one running, one queued); returns the module's heap while they were all parked.
 fn async_round(ast: &Asterisk, ami: &Ami, round: usize, n: usize) -> (i64, i64) {
-    for i in 0..n {
-        send_park(ami, &format!("mem{round}-{i}-1"), &format!("mem{round}-{i}-2"), 3600);
-    }
-    let mut chans = Vec::new();
-    for i in 0..n {
-        let id = format!("mem{round}-{i}-2");
-        let start = ami.wait_event(Duration::from_secs(60), |m| m.is_event("AsyncAGIStart") && m.get("Uniqueid") == Some(&id));
-        chans.push(start.get("Channel").unwrap().to_string());
-    }
+    let chans = park_many(ami, &format!("mem{round}-"), n);
     let cmds = ["SET VARIABLE X abc", "GET VARIABLE X", "STREAM FILE beep \"\"", "WAIT FOR DIGIT 30000", "NOOP"];
     for (i, chan) in chans.iter().enumerate() {
         for (k, cmd) in cmds.iter().enumerate() {

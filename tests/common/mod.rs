@@ -332,6 +332,22 @@ pub fn send_park(ami: &Ami, id1: &str, id2: &str, wait_secs: u32) {
 /// `NAME=value`) while its ";1" half waits `wait_secs`; `ids` names the halves' uniqueids.
 /// Returns the ActionID (for `wait_response`).
 #[allow(dead_code)]
+/// Parks `n` calls (Local pairs into park@agi, uniqueids `<tag><i>-1` / `<tag><i>-2`) and
+/// waits for each one's AsyncAGIStart; returns their AGI channels' names, in order.
+#[allow(dead_code)]
+pub fn park_many(ami: &Ami, tag: &str, n: usize) -> Vec<String> {
+    for i in 0..n {
+        send_park(ami, &format!("{tag}{i}-1"), &format!("{tag}{i}-2"), 3600);
+    }
+    (0..n)
+        .map(|i| {
+            let id = format!("{tag}{i}-2");
+            let start = ami.wait_event(Duration::from_secs(60), |m| m.is_event("AsyncAGIStart") && m.get("Uniqueid") == Some(&id));
+            start.get("Channel").expect("AsyncAGIStart without Channel").to_string()
+        })
+        .collect()
+}
+
 pub fn send_classic(ami: &Ami, vars: &[&str], wait_secs: u32, ids: Option<(&str, &str)>) -> String {
     let wait = wait_secs.to_string();
     let mut h = vec![("Action", "Originate"), ("Channel", "Local/classic@agi"), ("Application", "Wait"), ("Data", wait.as_str()), ("Async", "true")];
