@@ -15,8 +15,41 @@ fn include_dir() -> PathBuf {
     PathBuf::from("/usr/include")
 }
 
+/// The version of the Asterisk whose headers we build against: ASTERISK_VERSION if given (the
+/// Makefile gives it for a source build: its tag, or what `asterisk -V` of the prefix says),
+/// else the asterisk-dev package that owns the headers (dpkg's status beside them). Empty
+/// when neither tells: the module then cannot check at load that it runs in the same release.
+fn headers_version(inc: &Path) -> String {
+    if let Ok(v) = env::var("ASTERISK_VERSION") {
+        return v.trim().trim_start_matches("Asterisk ").to_string();
+    }
+    // <root>/usr/include/asterisk.h -> <root>/var/lib/dpkg/status
+    let header = std::fs::canonicalize(inc.join("asterisk.h")).unwrap_or_default();
+    let root = header.parent().and_then(Path::parent).and_then(Path::parent);
+    if let Some(status) = root.map(|r| r.join("var/lib/dpkg/status")) {
+        println!("cargo:rerun-if-changed={}", status.display());
+        if let Ok(text) = std::fs::read_to_string(&status) {
+            for para in text.split("\n\n") {
+                if para.lines().any(|l| l == "Package: asterisk-dev") {
+                    if let Some(v) = para.lines().find_map(|l| l.strip_prefix("Version: ")) {
+                        // Debian's "1:22.10.1~dfsg+~cs6.17.60671434-1": the upstream release.
+                        let v = v.split_once(':').map_or(v, |(_, rest)| rest);
+                        return v.split(['~', '+', '-']).next().unwrap_or(v).to_string();
+                    }
+                }
+            }
+        }
+    }
+    println!(
+        "cargo:warning=res_agi_rs: cannot tell which Asterisk release the headers in {} come from; set \
+         ASTERISK_VERSION (e.g. 22.10.1) so the module can refuse to load into another release",
+        inc.display()
+    );
+    String::new()
+}
+
 fn main() {
-    for var in ["ASTERISK_INCLUDE_DIR", "RES_AGI_RS_CACHE"] {
+    for var in ["ASTERISK_INCLUDE_DIR", "RES_AGI_RS_CACHE", "ASTERISK_VERSION"] {
         println!("cargo:rerun-if-env-changed={var}");
     }
     for file in ["asterisk-headers/wrapper.h", "asterisk-headers/shim.c", "build.rs"] {
@@ -35,6 +68,16 @@ fn main() {
         );
     }
     println!("cargo:rerun-if-changed={}", inc.join("asterisk/buildopts.h").display());
+    // Asterisk's test framework exists only in builds with TEST_FRAMEWORK (dev mode; Debian
+    // turns it on): our /res/agi_rs/ tests are compiled only there (src/selftest.rs; the
+    // shim's part is under #ifdef TEST_FRAMEWORK, read from the same header).
+    println!("cargo::rustc-check-cfg=cfg(ast_test_framework)");
+    // The release the headers are from, for the load-time check (src/host.rs).
+    println!("cargo:rustc-env=RS_HEADERS_VERSION={}", headers_version(&inc));
+    let buildopts = std::fs::read_to_string(inc.join("asterisk/buildopts.h")).expect("read asterisk/buildopts.h");
+    if buildopts.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["#define", "TEST_FRAMEWORK", "1"]) {
+        println!("cargo:rustc-cfg=ast_test_framework");
+    }
     println!("cargo:rerun-if-changed={}", inc.join("asterisk/version.h").display());
 
     // The shim: AST_MODULE_INFO (with the target's AST_BUILDOPT_SUM) and one plain function

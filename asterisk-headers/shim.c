@@ -40,6 +40,8 @@
 #endif
 #include "asterisk/agi.h"
 #include "asterisk/test.h"
+#include "asterisk/xml.h"
+#include "asterisk/xmldoc.h"
 
 #if defined(RS_OPTIONAL_API)
 /* optional_api.h declares these only when OPTIONAL_API is defined (see above). */
@@ -726,9 +728,27 @@ AST_MODULE_INFO(ASTERISK_GPL_KEY, AST_MODFLAG_GLOBAL_SYMBOLS | AST_MODFLAG_LOAD_
 	.requires = "res_speech",
 );
 
+/* ---- What this Asterisk is (src/host.rs) ----
+ * Whether the core's XML documentation answers the XPath query (e.g. an application named
+ * DeadAGI). ast_xmldoc_query, unlike the build_* lookups, logs nothing when there is none. */
+int rs_shim_xmldoc_has(const char *xpath)
+{
+	struct ast_xml_xpath_results *results = ast_xmldoc_query("%s", xpath);
+	int found = results && ast_xml_xpath_num_results(results) > 0;
+
+	if (results) {
+		ast_xml_xpath_results_free(results);
+	}
+	return found;
+}
+
 /* ---- Asterisk's test framework: /res/agi_rs/ ----
  * One Asterisk test per entry of src/selftest.rs's TESTS (same order); each calls
- * rs_agi_selftest(index), which runs the module's own code and writes what failed. */
+ * rs_agi_selftest(index), which runs the module's own code and writes what failed.
+ * Asterisk declares its test API only when it was built with TEST_FRAMEWORK (dev mode, or
+ * Debian's package); a default configure has none, and then neither have we (build.rs reads
+ * the same buildopts.h and leaves src/selftest.rs out). */
+#ifdef TEST_FRAMEWORK
 extern int rs_agi_selftest(int which, char *msg, size_t len);
 extern const char *rs_agi_selftest_name(int which);
 extern const char *rs_agi_selftest_summary(int which);
@@ -781,3 +801,4 @@ int rs_shim_unregister_selftest(int i)
 {
 	return ast_test_unregister(rs_selftests[i]);
 }
+#endif /* TEST_FRAMEWORK */

@@ -11,19 +11,49 @@
 #   scripts/sandbox.sh stop NAME               stop instance NAME
 #   scripts/sandbox.sh run-foreground NAME     exec Asterisk in the foreground (for harnesses)
 #   scripts/sandbox.sh destroy                 unmount and delete the chroot
+#   scripts/sandbox.sh build TAG               build Asterisk TAG from ../shared/asterisk-src
+#                                              in the chroot (cached by the tarball's checksum)
+#   scripts/sandbox.sh targets                 list the targets (deb and every source tag)
 #
 # Environment: RES_AGI_RS_CACHE (default /var/cache/res_agi_rs) holds the chroot; it must
-# stay outside the git work tree. MODULE (default build/res_agi_rs.so) is the module copied
-# into the chroot for the "ours" flavour.
+# stay outside the git work tree. MODULE (default build/res_agi_rs.so, build/TAG/res_agi_rs.so
+# for a source target) is the module copied into the chroot for the "ours" flavour.
+# RS_TARGET selects the Asterisk: "deb" (default: Debian sid's package) or a source tag
+# (20.20.1, 22.10.1, 23.4.1, certified-20.7-cert11, certified-22.8-cert4), built by `build`
+# under /opt/asterisk/TAG in the chroot with a default configure.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${RES_AGI_RS_CACHE:-/var/cache/res_agi_rs}
 ROOT=$CACHE/sid
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
-MODULE=${MODULE:-$HERE/build/res_agi_rs.so}
-MODDIR=/usr/lib/x86_64-linux-gnu/asterisk/modules
 INST_BASE=/srv/res_agi_rs     # inside the chroot
+SRC_DIR=${ASTERISK_SRC_DIR:-$HERE/../shared/asterisk-src}
+SOURCE_TAGS="20.20.1 22.10.1 23.4.1 certified-20.7-cert11 certified-22.8-cert4"
+# Bump when the way a source target is built changes (its cache is then rebuilt).
+BUILD_VERSION=2
+
+# Where the target's Asterisk lives inside the chroot.
+TARGET=${RS_TARGET:-deb}
+case "$TARGET" in
+    deb)
+        PREFIX=
+        MODDIR=/usr/lib/x86_64-linux-gnu/asterisk/modules
+        DATADIR=/usr/share/asterisk
+        VARLIBDIR=/var/lib/asterisk
+        SBINDIR=/usr/sbin
+        MODULE=${MODULE:-$HERE/build/res_agi_rs.so}
+        SPEECH_MODULE=$HERE/build/test_speech.so ;;
+    *)
+        case " $SOURCE_TAGS " in *" $TARGET "*) ;; *) printf '[sandbox] error: RS_TARGET=%s: not deb nor one of %s\n' "$TARGET" "$SOURCE_TAGS" >&2; exit 1;; esac
+        PREFIX=/opt/asterisk/$TARGET
+        MODDIR=$PREFIX/lib/asterisk/modules
+        DATADIR=$PREFIX/var/lib/asterisk
+        VARLIBDIR=$PREFIX/var/lib/asterisk
+        SBINDIR=$PREFIX/sbin
+        MODULE=${MODULE:-$HERE/build/$TARGET/res_agi_rs.so}
+        SPEECH_MODULE=$HERE/build/$TARGET/test_speech.so ;;
+esac
 
 # Also in the chroot: Debian's Perl AGI library (tests run it unmodified as an AGI script)
 # and Python (a Python AGI script); valgrind (make memcheck) and heaptrack (make heap).
@@ -110,7 +140,9 @@ provision() {
     log "ready: $(chroot "$ROOT" asterisk -V)"
 }
 
-include_dir() { echo "$CACHE/include"; }
+include_dir() {
+    if [ -z "$PREFIX" ]; then echo "$CACHE/include"; else echo "$ROOT$PREFIX/include"; fi
+}
 
 inst_dir() { echo "$INST_BASE/$1"; }   # path inside the chroot
 
@@ -123,7 +155,7 @@ install_module() {
         mv -f "$tmpmod" "$ROOT$MODDIR/res_agi_rs.so"
     fi
     # Asterisk's help for the actions beyond stock (read at startup from thirdparty/).
-    local xml="$HERE/docs/xml/res_agi_rs-en_US.xml" docdir="$ROOT/usr/share/asterisk/documentation/thirdparty"
+    local xml="$HERE/docs/xml/res_agi_rs-en_US.xml" docdir="$ROOT$DATADIR/documentation/thirdparty"
     if ! cmp -s "$xml" "$docdir/res_agi_rs-en_US.xml"; then
         mkdir -p "$docdir"
         local tmpxml; tmpxml=$(mktemp "$docdir/.res_agi_rs.XXXXXX")
@@ -135,6 +167,7 @@ install_module() {
 prepare() {
     local name=$1 port=$2 flavour=$3
     [ -f "$ROOT/.res_agi_rs-provisioned" ] || die "no sandbox at $ROOT: run '$0 provision' (or make sandbox)"
+    [ -z "$PREFIX" ] || [ -x "$ROOT$SBINDIR/asterisk" ] || die "Asterisk $TARGET is not built: run '$0 build $TARGET' (or make asterisk-$TARGET)"
     mount_proc
     local d; d=$(inst_dir "$name")
     local host_d=$ROOT$d
@@ -161,10 +194,10 @@ prepare() {
     esac
     # The tests' speech engine, when built (make test), is loaded with either flavour.
     local speech="; no test speech engine (make build/test_speech.so)"
-    if [ -f "$HERE/build/test_speech.so" ]; then
-        if ! cmp -s "$HERE/build/test_speech.so" "$ROOT$MODDIR/test_speech.so"; then
+    if [ -f "$SPEECH_MODULE" ]; then
+        if ! cmp -s "$SPEECH_MODULE" "$ROOT$MODDIR/test_speech.so"; then
             local tmpsp; tmpsp=$(mktemp "$ROOT$MODDIR/.test_speech.XXXXXX")
-            install -m 0644 "$HERE/build/test_speech.so" "$tmpsp"
+            install -m 0644 "$SPEECH_MODULE" "$tmpsp"
             mv -f "$tmpsp" "$ROOT$MODDIR/test_speech.so"
         fi
         speech="load => test_speech.so"
@@ -177,6 +210,7 @@ prepare() {
     for f in "$HERE"/sandbox/conf/*.conf; do
         sed -e "s|@DIR@|$d|g" -e "s|@PORT@|$port|g" \
             -e "s|@AGI_LOAD@|$agi_load|g" -e "s|@AGI_NOLOAD@|$agi_noload|g" -e "s|@TIMING@|$timing|g" -e "s|@TEST_SPEECH@|$speech|g" \
+            -e "s|@MODDIR@|$MODDIR|g" -e "s|@DATADIR@|$DATADIR|g" -e "s|@VARLIBDIR@|$VARLIBDIR|g" -e "s|@SBINDIR@|$SBINDIR|g" \
             "$f" >"$host_d/etc/$(basename "$f")"
     done
     echo "$d/etc/asterisk.conf"
@@ -186,13 +220,13 @@ conf_of() { echo "$(inst_dir "$1")/etc/asterisk.conf"; }
 
 cli() {
     local name=$1; shift
-    chroot "$ROOT" asterisk -C "$(conf_of "$name")" -rx "$*"
+    chroot "$ROOT" "$SBINDIR/asterisk" -C "$(conf_of "$name")" -rx "$*"
 }
 
 start() {
     local name=$1 port=$2 flavour=$3
     prepare "$name" "$port" "$flavour" >/dev/null
-    chroot "$ROOT" asterisk -C "$(conf_of "$name")"
+    chroot "$ROOT" "$SBINDIR/asterisk" -C "$(conf_of "$name")"
     wait_booted "$name"
     log "instance $name ($flavour) up, AMI on 127.0.0.1:$port"
 }
@@ -214,7 +248,7 @@ stop() {
 
 run_foreground() {
     local name=$1
-    exec chroot "$ROOT" asterisk -f -C "$(conf_of "$name")"
+    exec chroot "$ROOT" "$SBINDIR/asterisk" -f -C "$(conf_of "$name")"
 }
 
 destroy() {
@@ -222,6 +256,80 @@ destroy() {
     umount_proc "$ROOT"
     umount_proc "$ROOT.tmp" 2>/dev/null || true
     rm -rf --one-file-system "$ROOT" "$ROOT.tmp" "$CACHE/include"
+}
+
+# ---- Asterisk built from the upstream tags (issue 17) ----
+# Build dependencies in the chroot: a default configure's (libedit, jansson, libxml2, sqlite,
+# uuid, OpenSSL) and the compiler.
+BUILD_DEPS="build-essential pkg-config libedit-dev libjansson-dev libxml2-dev libsqlite3-dev uuid-dev libssl-dev zlib1g-dev"
+BUILD_DEPS_VERSION=1
+# The modules the tests load (sandbox/conf/modules.conf), res_agi for stock, and the
+# optional API (a default build has it; --disable-all turns it off with -march=native).
+BUILD_MODULES="OPTIONAL_API pbx_config res_timing_timerfd format_gsm format_wav format_pcm format_sln
+codec_gsm codec_ulaw codec_alaw codec_resample app_playback app_userevent app_stack app_dial app_milliwatt
+bridge_simple bridge_native_rtp bridge_holding app_directed_pickup app_verbose app_exec app_echo func_strings
+func_channel func_callerid func_db app_senddtmf res_speech res_agi app_controlplayback app_read res_musiconhold"
+
+tarball_sum() {
+    local tag=$1 f="$SRC_DIR/asterisk-$1.tar.gz"
+    [ -f "$f" ] || die "no tarball $f (ASTERISK_SRC_DIR=$SRC_DIR)"
+    local want got
+    want=$(awk -v f="asterisk-$tag.tar.gz" '$2 == f { print $1 }' "$SRC_DIR/SHA256SUMS")
+    [ -n "$want" ] || die "asterisk-$tag.tar.gz is not in $SRC_DIR/SHA256SUMS"
+    got=$(sha256sum "$f" | cut -d' ' -f1)
+    [ "$want" = "$got" ] || die "asterisk-$tag.tar.gz: checksum $got, SHA256SUMS says $want"
+    echo "$got"
+}
+
+build_source() {
+    local tag=$1
+    need_root
+    [ -f "$ROOT/.res_agi_rs-provisioned" ] || provision
+    case " $SOURCE_TAGS " in *" $tag "*) ;; *) die "unknown tag $tag (one of: $SOURCE_TAGS)";; esac
+    local sum; sum=$(tarball_sum "$tag")
+    local prefix=/opt/asterisk/$tag
+    local stamp="$ROOT$prefix/.built-$sum-$BUILD_VERSION"
+    if [ -f "$stamp" ]; then log "Asterisk $tag: cached in $ROOT$prefix"; return 0; fi
+    mount_proc
+    if [ ! -f "$ROOT/.res_agi_rs-builddeps-$BUILD_DEPS_VERSION" ]; then
+        log "installing build dependencies in the chroot: $BUILD_DEPS"
+        ticking "apt-get in the chroot" sh -c 'chroot "$1" sh -c "apt-get -q -o Acquire::Check-Valid-Until=false update &&
+             DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $2" >"$3" 2>&1' sh "$ROOT" "$BUILD_DEPS" "$CACHE/apt-builddeps.log" \
+            || { tail -20 "$CACHE/apt-builddeps.log" >&2; die "apt-get in chroot failed"; }
+        touch "$ROOT/.res_agi_rs-builddeps-$BUILD_DEPS_VERSION"
+    fi
+    local src=/build/asterisk-$tag log="$CACHE/build-$tag.log"
+    rm -rf --one-file-system "$ROOT$src" "$ROOT$prefix"
+    mkdir -p "$ROOT/build"
+    tar -xzf "$SRC_DIR/asterisk-$tag.tar.gz" -C "$ROOT/build"
+    [ -d "$ROOT$src" ] || die "asterisk-$tag.tar.gz did not unpack to asterisk-$tag/"
+    local jobs; jobs=$(nproc)
+    log "building Asterisk $tag in the chroot ($src -> $prefix, log $log; several minutes)"
+    # A default configure, except: no pjproject (configure would download it), and menuselect
+    # --disable-all (no sound downloads, no -march=native) with the tests' modules enabled.
+    # sid's gcc turns some old warnings into errors: -Wno-error keeps the older tags building.
+    local enable="" m
+    for m in $BUILD_MODULES; do enable="$enable --enable $m"; done
+    cat >"$ROOT/build/build-$tag.sh" <<EOF
+set -e
+cd $src
+./configure --prefix=$prefix --without-pjproject-bundled --without-pjproject
+make menuselect.makeopts
+menuselect/menuselect --disable-all $enable menuselect.makeopts
+make -j$jobs ASTCFLAGS="-Wno-error"
+make install
+make install-headers
+# Debian's sounds (asterisk-core-sounds-en-gsm) in the prefix's data dir: the tarballs have none.
+rm -rf $prefix/var/lib/asterisk/sounds
+ln -s /usr/share/asterisk/sounds $prefix/var/lib/asterisk/sounds
+EOF
+    if ! ticking "building Asterisk $tag" sh -c 'chroot "$1" sh "/build/build-$2.sh" >"$3" 2>&1' sh "$ROOT" "$tag" "$log"; then
+        tail -40 "$log" >&2
+        die "building Asterisk $tag failed (log: $log)"
+    fi
+    rm -rf --one-file-system "$ROOT$src"
+    touch "$stamp"
+    log "Asterisk $tag built: $(chroot "$ROOT" "$prefix/sbin/asterisk" -V)"
 }
 
 cmd=${1:-}; shift || true
@@ -236,5 +344,9 @@ case "$cmd" in
     wait-booted) wait_booted "$@" ;;
     run-foreground) run_foreground "$@" ;;
     destroy) destroy ;;
+    build) build_source "$@" ;;
+    targets) echo "deb $SOURCE_TAGS" ;;
+    sbin) echo "$SBINDIR" ;;
+    moddir) echo "$MODDIR" ;;
     *) sed -n '2,17p' "$0"; exit 2 ;;
 esac

@@ -166,16 +166,19 @@ pub extern "C" fn rs_agi_unregister_multiple(cmd: *mut sys::agi_command, len: u3
     (0..len as usize).fold(0, |res, i| res | rs_agi_unregister(cmd.wrapping_add(i)))
 }
 
+#[cfg(ast_test_framework)]
 #[no_mangle]
 pub extern "C" fn rs_agi_selftest(which: c_int, msg: *mut c_char, len: usize) -> c_int {
     callback::selftest(which, msg, len, crate::selftest::run)
 }
 
+#[cfg(ast_test_framework)]
 #[no_mangle]
 pub extern "C" fn rs_agi_selftest_name(which: c_int) -> *const c_char {
     crate::selftest::TESTS.get(which as usize).map_or(c"?".as_ptr(), |t| t.0.as_ptr())
 }
 
+#[cfg(ast_test_framework)]
 #[no_mangle]
 pub extern "C" fn rs_agi_selftest_summary(which: c_int) -> *const c_char {
     crate::selftest::TESTS.get(which as usize).map_or(c"?".as_ptr(), |t| t.1.as_ptr())

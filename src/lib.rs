@@ -29,6 +29,7 @@ pub mod env;
 pub mod exports;
 pub mod events;
 pub mod failpoint;
+pub mod host;
 pub mod interrupt;
 pub mod lines;
 pub mod manager;
@@ -36,5 +37,6 @@ pub mod module;
 pub mod parse;
 pub mod registry;
 pub mod relay;
+#[cfg(ast_test_framework)]
 pub mod selftest;
 pub mod session;

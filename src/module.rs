@@ -13,6 +13,7 @@ enum Registration {
     /// One CLI entry (the shim's index).
     Cli(usize),
     /// One Asterisk test under /res/agi_rs/ (the shim's index, src/selftest.rs).
+    #[cfg(ast_test_framework)]
     SelfTest(usize),
     /// One manager action (index into manager::ACTIONS).
     Manager(usize),
@@ -31,6 +32,7 @@ fn register(r: Registration) -> bool {
         Registration::Events => misc::events_init(),
         Registration::Relay => relay::start(),
         Registration::Cli(i) => misc::register_cli(i),
+        #[cfg(ast_test_framework)]
         Registration::SelfTest(i) => misc::register_selftest(i),
         Registration::Manager(i) => misc::register_manager(manager::ACTIONS[i].0, manager::ACTIONS[i].1),
         Registration::App(kind) => misc::register_app(kind.name(), kind as i32),
@@ -49,6 +51,7 @@ fn undo(r: Registration) {
             true
         }
         Registration::Cli(i) => misc::unregister_cli(i),
+        #[cfg(ast_test_framework)]
         Registration::SelfTest(i) => misc::unregister_selftest(i),
         Registration::Manager(i) => misc::unregister_manager(manager::ACTIONS[i].0),
         Registration::App(kind) => misc::unregister_app(kind.name()),
@@ -69,12 +72,15 @@ fn undo_all(ledger: &mut Vec<Registration>) {
 }
 
 /// The registrations of a load, in order.
-fn steps() -> Vec<Registration> {
+fn steps(host: &crate::host::Host) -> Vec<Registration> {
     let mut steps = vec![Registration::Events, Registration::Relay];
     steps.extend((0..misc::cli_count()).map(Registration::Cli));
+    // Asterisk's test framework, where this Asterisk has one (src/selftest.rs).
+    #[cfg(ast_test_framework)]
     steps.extend((0..misc::selftest_count().min(crate::selftest::TESTS.len())).map(Registration::SelfTest));
     steps.extend((0..manager::ACTIONS.len()).map(Registration::Manager));
-    steps.extend(app::AppKind::ALL.map(Registration::App));
+    // Stock's applications on this version (23 has no DeadAGI: src/host.rs).
+    steps.extend(app::AppKind::ALL.into_iter().filter(|k| *k != app::AppKind::DeadAgi || host.deadagi).map(Registration::App));
     steps.push(Registration::Api);
     steps
 }
@@ -82,10 +88,16 @@ fn steps() -> Vec<Registration> {
 pub fn load() -> bool {
     let mut ledger = LEDGER.lock().unwrap_or_else(|p| p.into_inner());
     undo_all(&mut ledger);
+    let host = crate::host::probe();
+    if let Some(why) = crate::host::mismatch(crate::host::HEADERS_VERSION, &host) {
+        crate::ast_log!(Error, "{why}; declining to load");
+        return false;
+    }
     crate::engine::load_docs();
     crate::failpoint::load();
     crate::config::load();
-    for reg in steps() {
+    crate::ffi::log::debug(1, &format!("res_agi_rs: Asterisk {}: major {}, certified {}, DeadAGI {}", host.version, host.major, host.certified, host.deadagi));
+    for reg in steps(&host) {
         if !register(reg) {
             crate::ast_log!(Error, "res_agi_rs: registration {reg:?} failed; declining to load");
             undo_all(&mut ledger);

@@ -196,9 +196,13 @@ fn local_scripts_behave_as_stock() {
         let (host_dir, _) = files(&ast);
         std::fs::write(host_dir.join("not-executable.pl"), "#!/usr/bin/perl\n").unwrap();
         out.extend(run_script(&ast, "classic", "not-executable.pl", &[], &[], |_, _| Vec::new()));
-        // DeadAGI: deprecated, runs AGI.
+        // DeadAGI: deprecated, runs AGI; Asterisk 23 removed it (no such application).
         out.extend(run_script(&ast, "deadagi", "transcript.pl", &["NOOP", "GET VARIABLE AGISCRIPT"], &[], |_, _| Vec::new()));
-        ast.wait_log("DeadAGI has been deprecated, please use AGI in all cases!");
+        if common::target_major() < 23 {
+            ast.wait_log("DeadAGI has been deprecated, please use AGI in all cases!");
+        } else {
+            ast.wait_log("No application 'DeadAGI'");
+        }
         out
     });
 }

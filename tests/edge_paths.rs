@@ -154,7 +154,7 @@ fn another_modules_command_keeps_its_module_while_it_runs_and_while_listed() {
             for _ in 0..40 {
                 let out = std::process::Command::new("chroot")
                     .arg(&root)
-                    .args(["asterisk", "-C", &conf, "-rx", "agi show commands"])
+                    .args([common::asterisk_bin().as_str(), "-C", &conf, "-rx", "agi show commands"])
                     .output()
                     .unwrap();
                 let text = String::from_utf8_lossy(&out.stdout);

@@ -67,18 +67,22 @@ pub fn cli_count() -> usize {
 }
 
 /// Registers CLI entry `i` (< cli_count()).
-/// How many Asterisk tests the shim defines (src/selftest.rs's TESTS, same order).
+/// How many Asterisk tests the shim defines (src/selftest.rs's TESTS, same order); only
+/// where Asterisk was built with its test framework.
+#[cfg(ast_test_framework)]
 pub fn selftest_count() -> usize {
     // SAFETY: no arguments; a constant of the shim.
     unsafe { shim::rs_shim_selftest_count() as usize }
 }
 
+#[cfg(ast_test_framework)]
 pub fn register_selftest(i: usize) -> bool {
     assert!(i < selftest_count());
     // SAFETY: i is in range; the callbacks are static in the shim.
     unsafe { shim::rs_shim_register_selftest(i as i32) == 0 }
 }
 
+#[cfg(ast_test_framework)]
 pub fn unregister_selftest(i: usize) -> bool {
     assert!(i < selftest_count());
     // SAFETY: i is in range; the callbacks are static in the shim.
@@ -220,4 +224,21 @@ pub fn xmldoc_printable(text: &[u8], colors: bool) -> Vec<u8> {
 pub fn term_magenta() -> (Vec<u8>, Vec<u8>) {
     // SAFETY: both return static or thread-local strings, copied at once.
     unsafe { (super::bytes(sys::ast_term_color(sys::COLOR_MAGENTA as i32, 0)), super::bytes(sys::ast_term_reset())) }
+}
+
+/// `ast_get_version()`: the running Asterisk's version string ("22.10.1",
+/// "certified-20.7-cert11", Debian's "22.10.1+dfsg+…").
+pub fn asterisk_version() -> Vec<u8> {
+    // SAFETY: returns a static string of the core.
+    bytes(unsafe { sys::ast_get_version() })
+}
+
+/// Whether Asterisk's XML documentation has an item `name` of `kind` ("application",
+/// "manager", …), from any module. Logs nothing either way (an XPath query; the build_*
+/// lookups warn when an item is missing).
+pub fn xmldoc_documents(kind: &str, name: &str) -> bool {
+    let xpath = cstring(format!("/docs/{kind}[@name='{name}']").as_bytes());
+    // SAFETY: valid C string for the call; the shim passes it as a "%s" argument and frees
+    // what the query returns.
+    unsafe { shim::rs_shim_xmldoc_has(xpath.as_ptr()) != 0 }
 }

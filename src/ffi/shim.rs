@@ -12,9 +12,13 @@ unsafe extern "C" {
     pub fn rs_shim_api_provide();
     pub fn rs_shim_api_withdraw();
     pub fn rs_shim_events_init() -> c_int;
+    #[cfg(ast_test_framework)]
     pub fn rs_shim_selftest_count() -> c_int;
+    #[cfg(ast_test_framework)]
     pub fn rs_shim_register_selftest(i: c_int) -> c_int;
+    #[cfg(ast_test_framework)]
     pub fn rs_shim_unregister_selftest(i: c_int) -> c_int;
+    pub fn rs_shim_xmldoc_has(xpath: *const c_char) -> c_int;
     pub fn rs_shim_events_cleanup(timeout_ms: c_int) -> c_int;
     pub fn rs_shim_event_publish(chan: *mut ast_channel, name: *const c_char, body: *const c_char);
     pub fn rs_shim_log(level: c_int, file: *const c_char, line: c_int, func: *const c_char, msg: *const c_char);

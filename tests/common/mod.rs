@@ -36,6 +36,77 @@ impl Flavour {
     }
 }
 
+/// The Asterisk under test (`RS_TARGET`, read by scripts/sandbox.sh too): "deb", Debian sid's
+/// package (the default), or a tag built from source in the chroot (`make asterisk-TAG`):
+/// 20.20.1, 22.10.1, 23.4.1, certified-20.7-cert11, certified-22.8-cert4.
+pub fn target() -> String {
+    std::env::var("RS_TARGET").ok().filter(|t| !t.is_empty()).unwrap_or_else(|| "deb".to_string())
+}
+
+/// Our module built for `target()`: build/res_agi_rs.so for Debian's, build/TAG/res_agi_rs.so
+/// for a source tag (`make module RS_TARGET=TAG`).
+pub fn module_path() -> PathBuf {
+    module_path_for(&target())
+}
+
+pub fn module_path_for(target: &str) -> PathBuf {
+    match target {
+        "deb" => project_dir().join("build/res_agi_rs.so"),
+        tag => project_dir().join("build").join(tag).join("res_agi_rs.so"),
+    }
+}
+
+/// The target's asterisk binary inside the chroot.
+pub fn asterisk_bin() -> String {
+    asterisk_bin_for(&target())
+}
+
+pub fn asterisk_bin_for(target: &str) -> String {
+    match target {
+        "deb" => "/usr/sbin/asterisk".to_string(),
+        tag => format!("/opt/asterisk/{tag}/sbin/asterisk"),
+    }
+}
+
+/// The target's module directory inside the chroot.
+pub fn module_dir() -> String {
+    module_dir_for(&target())
+}
+
+pub fn module_dir_for(target: &str) -> String {
+    match target {
+        "deb" => "/usr/lib/x86_64-linux-gnu/asterisk/modules".to_string(),
+        tag => format!("/opt/asterisk/{tag}/lib/asterisk/modules"),
+    }
+}
+
+/// The target's version as `asterisk -V` prints it (without "Asterisk ").
+pub fn target_version() -> String {
+    version_of(&target())
+}
+
+pub fn version_of(target: &str) -> String {
+    let out = Command::new("chroot").arg(sandbox_root()).args([asterisk_bin_for(target).as_str(), "-V"]).output().expect("asterisk -V");
+    assert!(out.status.success(), "asterisk -V of target {target}: is it built? (make asterisk RS_TARGET={target})");
+    String::from_utf8_lossy(&out.stdout).trim().trim_start_matches("Asterisk ").to_string()
+}
+
+/// The target's major release (20, 22, 23), certified or not.
+pub fn target_major() -> u32 {
+    let v = target_version();
+    let v = v.strip_prefix("certified-").or_else(|| v.strip_prefix("certified/")).unwrap_or(&v).to_string();
+    v.split('.').next().and_then(|m| m.parse().ok()).unwrap_or_else(|| panic!("the target's version {v:?}"))
+}
+
+/// Whether the target Asterisk was built with its test framework (TEST_FRAMEWORK in its
+/// buildopts.h: Debian's package and dev-mode builds; a default configure has none).
+pub fn target_has_test_framework() -> bool {
+    let inc = Command::new(sandbox_script()).arg("include-dir").env("RS_TARGET", target()).output().expect("sandbox.sh include-dir");
+    let dir = PathBuf::from(String::from_utf8_lossy(&inc.stdout).trim());
+    let opts = std::fs::read_to_string(dir.join("asterisk/buildopts.h")).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    opts.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["#define", "TEST_FRAMEWORK", "1"])
+}
+
 /// `RS_VALGRIND=<host dir>`: every Asterisk runs under valgrind memcheck and leaves its log
 /// there (`make memcheck`). Waits then last `slowdown()` times longer.
 pub fn valgrind_dir() -> Option<PathBuf> {
@@ -66,8 +137,41 @@ pub fn sandbox_lock(exclusive: bool) -> SandboxLock {
     SandboxLock(f)
 }
 
+/// The repository root: the res_agi_rs package's directory, also when this file is compiled
+/// into a tool (tools/, package res_agi_rs_tools, one level down).
 pub fn project_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    if env!("CARGO_PKG_NAME") == "res_agi_rs_tools" {
+        dir.parent().expect("tools/ has a parent").to_path_buf()
+    } else {
+        dir
+    }
+}
+
+/// A binary of the tools crate (tools/Cargo.toml: demo, bench, stress, soak, memcheck), built
+/// now, with the running test's profile, into the same target directory, and its path. A test
+/// cannot name another package's binary (CARGO_BIN_EXE_* covers only its own package), and
+/// the module's package does not build the tools (they are not part of what ships).
+pub fn tool_binary(name: &str) -> PathBuf {
+    // The test runs as <target>/<profile dir>/deps/<test>-<hash>.
+    let exe = std::env::current_exe().expect("the test's own path");
+    let profile_dir = exe.parent().and_then(Path::parent).expect("<target>/<profile>/deps/<test>").to_path_buf();
+    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") => "dev".to_string(),
+        Some(p) => p.to_string(),
+        None => "release".to_string(),
+    };
+    let st = Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "--profile", &profile, "-p", "res_agi_rs_tools", "--bin", name, "--manifest-path"])
+        .arg(project_dir().join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(profile_dir.parent().expect("the target directory"))
+        .status()
+        .unwrap_or_else(|e| panic!("run cargo build --bin {name}: {e}"));
+    assert!(st.success(), "cargo build -p res_agi_rs_tools --bin {name} failed");
+    let bin = profile_dir.join(name);
+    assert!(bin.is_file(), "{} missing after the build", bin.display());
+    bin
 }
 
 fn sandbox_script() -> PathBuf {
@@ -88,6 +192,8 @@ pub struct Asterisk {
     pub name: String,
     pub port: u16,
     pub flavour: Flavour,
+    /// Which Asterisk (`target()` unless started with `start_on`).
+    pub target: String,
     root: PathBuf,
     child: Option<Child>,
 }
@@ -104,11 +210,20 @@ impl Asterisk {
 
     /// `timing: false` loads no timing module (one descriptor less per channel).
     pub fn start_full(flavour: Flavour, env: &[(&str, &str)], timing: bool) -> Asterisk {
+        Asterisk::start_target(&target(), flavour, env, timing)
+    }
+
+    /// Starts the Asterisk of `target` (whatever RS_TARGET says).
+    pub fn start_on(target: &str, flavour: Flavour) -> Asterisk {
+        Asterisk::start_target(target, flavour, &[], true)
+    }
+
+    fn start_target(target: &str, flavour: Flavour, env: &[(&str, &str)], timing: bool) -> Asterisk {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let name = format!("test-{}-{}-{}", flavour.as_str().replace('+', "-"), std::process::id(), n);
         let port = free_port();
-        let module = project_dir().join("build/res_agi_rs.so");
+        let module = module_path_for(target);
         // The module file in the chroot is shared by every instance; the package test
         // replaces and removes it, so it holds this lock exclusively (and boots its own
         // instance under it) while every other boot holds it shared (once booted, an
@@ -119,6 +234,7 @@ impl Asterisk {
         }
         let prep = Command::new(sandbox_script())
             .args(["prepare", &name, &port.to_string(), flavour.as_str()])
+            .env("RS_TARGET", target)
             .env("MODULE", &module)
             .env("SANDBOX_TIMING", if timing { "yes" } else { "no" })
             .output()
@@ -163,14 +279,14 @@ impl Asterisk {
             cmd.args(wrap.replace("{name}", &name).split_whitespace());
         }
         let child = cmd
-            .args(["asterisk", "-f", "-C", &conf])
+            .args([asterisk_bin_for(target).as_str(), "-f", "-C", &conf])
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("cannot start Asterisk in the sandbox chroot");
-        let mut ast = Asterisk { name, port, flavour, root, child: Some(child) };
+        let mut ast = Asterisk { name, port, flavour, target: target.to_string(), root, child: Some(child) };
         ast.wait_booted();
         ast
     }
@@ -207,7 +323,7 @@ impl Asterisk {
     pub fn cli_raw(&self, cmd: &str) -> Option<String> {
         let out = Command::new("chroot")
             .arg(&self.root)
-            .args(["asterisk", "-C", &self.conf(), "-rx", cmd])
+            .args([asterisk_bin_for(&self.target).as_str(), "-C", &self.conf(), "-rx", cmd])
             .stdin(Stdio::null())
             .output()
             .ok()?;
