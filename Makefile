@@ -23,7 +23,7 @@ module: $(if $(ASTERISK_INCLUDE_DIR),,sandbox)
 	@echo "built $(MODULE)"
 
 demo: module
-	$(CARGO) run --release --quiet --bin demo
+	$(CARGO) run --release --quiet -p res_agi_rs_tools --bin demo
 
 # A speech engine used only by the tests (SPEECH commands), built against the same headers.
 build/test_speech.so: tests/speech_engine/test_speech.c | sandbox
@@ -40,15 +40,15 @@ test: module build/test_speech.so
 	$(CARGO) test --release -- --test-threads=2
 
 bench: module
-	$(CARGO) run --release --quiet --bin bench
+	$(CARGO) run --release --quiet -p res_agi_rs_tools --bin bench
 
 # Storms and unload under load on a real Asterisk (minutes); writes docs/reliability.md.
 stress: module build/test_speech.so
-	$(CARGO) run --release --quiet --bin stress
+	$(CARGO) run --release --quiet -p res_agi_rs_tools --bin stress
 
 # 30 minutes at 500 parked calls; writes docs/soak.csv and docs/soak.svg (make test runs 2).
 soak: module
-	$(CARGO) run --release --quiet --bin soak -- 30
+	$(CARGO) run --release --quiet -p res_agi_rs_tools --bin soak -- 30
 
 # Where Asterisk's memory goes under the soak load, stock and ours: heaptrack's live heap and
 # glibc's per-thread caches (about 25 minutes); writes docs/heap.md.
@@ -61,9 +61,9 @@ MEMCHECK_DIR := $(CURDIR)/target/memcheck
 memcheck: module build/test_speech.so
 	rm -rf $(MEMCHECK_DIR)
 	RS_VALGRIND=$(MEMCHECK_DIR) $(CARGO) test --release --test stock_compare -- --test-threads=1
-	RS_VALGRIND=$(MEMCHECK_DIR) $(CARGO) run --release --quiet --bin stress -- --storms 20
-	RS_VALGRIND=$(MEMCHECK_DIR) $(CARGO) run --release --quiet --bin stress -- --storms 20 --stock
-	$(CARGO) run --release --quiet --bin memcheck -- $(MEMCHECK_DIR)
+	RS_VALGRIND=$(MEMCHECK_DIR) $(CARGO) run --release --quiet -p res_agi_rs_tools --bin stress -- --storms 20
+	RS_VALGRIND=$(MEMCHECK_DIR) $(CARGO) run --release --quiet -p res_agi_rs_tools --bin stress -- --storms 20 --stock
+	$(CARGO) run --release --quiet -p res_agi_rs_tools --bin memcheck -- $(MEMCHECK_DIR)
 
 # Coverage-guided fuzzing of the parsers: 10 million inputs per target (fuzz/, cargo-fuzz on
 # stable Rust), then the corpus minimized; writes docs/fuzzing.md. `make test` runs 20,000.

@@ -22,7 +22,7 @@ log() { printf '[heap] %s\n' "$*" >&2; }
 REPORT_ONLY=no
 [ "${1:-}" = --report ] && REPORT_ONLY=yes
 if [ $REPORT_ONLY = no ]; then
-cargo build --release --quiet --bin soak
+cargo build --release --quiet -p res_agi_rs_tools --bin soak
 [ -f target/soak-stock.csv ] && cp target/soak-stock.csv "$OUT/soak-stock.csv.keep"
 [ -f target/soak.csv ] && cp target/soak.csv "$OUT/soak.csv.keep"
 

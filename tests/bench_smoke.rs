@@ -2,9 +2,12 @@
 //! measure runs, and the table comes out. No timing is asserted: the benchmark is the measure.
 use std::process::Command;
 
+// The tool is built from the tools crate (tools/Cargo.toml) by common::tool_binary.
+mod common;
+
 #[test]
 fn bench_smoke_run_prints_the_table() {
-    let out = Command::new(env!("CARGO_BIN_EXE_bench")).arg("--smoke").output().expect("run the bench binary");
+    let out = Command::new(common::tool_binary("bench")).arg("--smoke").output().expect("run the bench binary");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "bench --smoke failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     let svg = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/target/benchmarks-smoke.svg")).expect("the smoke picture");

@@ -3,9 +3,12 @@
 //! stable (see tools/soak.rs for the rules), and the CSV and SVG written (under target/).
 use std::process::Command;
 
+// The tool is built from the tools crate (tools/Cargo.toml) by common::tool_binary.
+mod common;
+
 #[test]
 fn soak_two_minutes_passes() {
-    let out = Command::new(env!("CARGO_BIN_EXE_soak")).arg("2").output().expect("run the soak binary");
+    let out = Command::new(common::tool_binary("soak")).arg("2").output().expect("run the soak binary");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "soak 2 failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains(", 0 missing, 0 duplicated;"), "{stdout}");

@@ -3,9 +3,12 @@
 //! left, the CLI answers within 1 s, the module works after every unload/load.
 use std::process::Command;
 
+// The tool is built from the tools crate (tools/Cargo.toml) by common::tool_binary.
+mod common;
+
 #[test]
 fn stress_short_passes() {
-    let out = Command::new(env!("CARGO_BIN_EXE_stress")).arg("--short").output().expect("run the stress binary");
+    let out = Command::new(common::tool_binary("stress")).arg("--short").output().expect("run the stress binary");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "stress --short failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     for storm in ["Hangup", "Redirect", "Break", "Mix"] {

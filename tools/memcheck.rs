@@ -156,7 +156,8 @@ fn main() {
             doc += &format!("\n## Records with {who} in the stack\n\n```\n{}\n```\n", t.module_records.iter().take(20).cloned().collect::<Vec<_>>().join("\n\n"));
         }
     }
-    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/memcheck.md");
+    // This crate is tools/ (res_agi_rs_tools); docs/ is the repository's, one level up.
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tools/ has a parent").join("docs/memcheck.md");
     std::fs::write(&out, &doc).expect("write docs/memcheck.md");
     println!("{doc}");
     std::process::exit(if failed { 1 } else { 0 });
