@@ -1,13 +1,33 @@
 # res_agi_rs — see README.md. Every target installs what it needs itself.
 CARGO ?= cargo
 SANDBOX := scripts/sandbox.sh
+# The Asterisk to build for and test against: deb (Debian sid's package in the sandbox, the
+# default) or an upstream tag built from ../shared/asterisk-src in the chroot (issue 17).
+RS_TARGET ?= deb
+export RS_TARGET
+SOURCE_TAGS := 20.20.1 22.10.1 23.4.1 certified-20.7-cert11 certified-22.8-cert4
+# `make test` runs Debian's full suite, then the differential core on these source builds.
+CI_TAGS ?= 20.20.1 23.4.1
+# The differential core (issue 17): Async AGI, the command list, classic AGI (scripts,
+# FastAGI, HAGI, EAGI, DeadAGI where the version has it), GOSUB through app_stack, a declined
+# load beside stock, unload under traffic, the test framework where there is one.
+CORE_TESTS := --test versions --test stock_compare --test async_agi --test classic_agi --test public_api \
+	--test module_lifecycle --test asterisk_selftest --test edge_paths
+ifeq ($(RS_TARGET),deb)
 MODULE := build/res_agi_rs.so
+SPEECH := build/test_speech.so
+CARGO_TARGET := target
+else
+MODULE := build/$(RS_TARGET)/res_agi_rs.so
+SPEECH := build/$(RS_TARGET)/test_speech.so
+CARGO_TARGET := target/ast-$(RS_TARGET)
+endif
 DESTDIR ?=
 ASTERISK_MODDIR ?= /usr/lib/x86_64-linux-gnu/asterisk/modules
 ASTERISK_ETCDIR ?= /etc/asterisk
 ASTERISK_DATADIR ?= /usr/share/asterisk
 
-.PHONY: all module sandbox demo test bench stress soak heap memcheck fuzz deb install clean
+.PHONY: all module sandbox asterisk ci-targets demo test test-core test-speech test-versions bench stress soak heap memcheck fuzz deb install clean
 
 all: module
 
@@ -16,34 +36,63 @@ all: module
 sandbox:
 	@$(SANDBOX) provision
 
-module: $(if $(ASTERISK_INCLUDE_DIR),,sandbox)
+# The target's Asterisk: the sandbox, and for a source tag its build (cached by checksum).
+asterisk: sandbox
+	@[ "$(RS_TARGET)" = deb ] || $(SANDBOX) build $(RS_TARGET)
+
+# Built against the target's headers (each source target in its own cargo target dir).
+# (Debian's: the sandbox's headers, found by build.rs itself, in cargo's own target dir.)
+module: $(if $(ASTERISK_INCLUDE_DIR),,asterisk)
+ifeq ($(RS_TARGET),deb)
 	$(CARGO) build --release
-	@mkdir -p build
-	cp target/release/libres_agi_rs.so $(MODULE)
-	@echo "built $(MODULE)"
+else
+	ASTERISK_INCLUDE_DIR=$${ASTERISK_INCLUDE_DIR:-$$($(SANDBOX) include-dir)} CARGO_TARGET_DIR=$(CARGO_TARGET) \
+		ASTERISK_VERSION=$${ASTERISK_VERSION:-$(RS_TARGET)} $(CARGO) build --release
+endif
+	@mkdir -p $(dir $(MODULE))
+	cp $(CARGO_TARGET)/release/libres_agi_rs.so $(MODULE)
+	@echo "built $(MODULE) for $(RS_TARGET)"
 
 demo: module
 	$(CARGO) run --release --quiet -p res_agi_rs_tools --bin demo
 
 # A speech engine used only by the tests (SPEECH commands), built against the same headers.
-build/test_speech.so: tests/speech_engine/test_speech.c | sandbox
-	@mkdir -p build
+$(SPEECH): tests/speech_engine/test_speech.c | asterisk
+	@mkdir -p $(dir $@)
 	$(CC) -shared -fPIC -O2 -Wall -D_GNU_SOURCE -I$${ASTERISK_INCLUDE_DIR:-$$($(SANDBOX) include-dir)} \
 		-DAST_MODULE=\"test_speech\" -DAST_MODULE_SELF_SYM=__internal_test_speech_self \
 		-o $@ $<
 
-test: module build/test_speech.so
+# The source builds make test runs against (the cross-release tests of the main suite load them too).
+ci-targets:
+	@for t in $(CI_TAGS); do $(MAKE) --no-print-directory module test-speech RS_TARGET=$$t || exit 1; done
+
+test: module $(SPEECH) ci-targets
 	@python3 -c 'import panoramisk' 2>/dev/null || pip install --quiet 'panoramisk==1.4'
 	@[ -d docs/examples/node/node_modules/asterisk-manager ] || npm ci --prefix docs/examples/node --no-audit --no-fund --silent
 	@command -v cargo-deb >/dev/null 2>&1 || cargo install --locked --quiet cargo-deb@3.8.0
 	scripts/fuzz.sh 20000
 	$(CARGO) test --release -- --test-threads=2
+	@for t in $(CI_TAGS); do $(MAKE) --no-print-directory test-core RS_TARGET=$$t || exit 1; done
+
+# The tests' speech engine for the target.
+test-speech: $(SPEECH)
+
+# The differential core against one source build: make test-core RS_TARGET=TAG.
+test-core: module $(SPEECH)
+	@echo "== the differential core on Asterisk $(RS_TARGET) =="
+	$(CARGO) test --release $(CORE_TESTS) -- --test-threads=2
+
+# Every target of the table, each with the full suite where it applies (scripts/test-versions.sh):
+# writes docs/versions.md and the README's compatibility table from the run.
+test-versions:
+	scripts/test-versions.sh $(SOURCE_TAGS)
 
 bench: module
 	$(CARGO) run --release --quiet -p res_agi_rs_tools --bin bench
 
 # Storms and unload under load on a real Asterisk (minutes); writes docs/reliability.md.
-stress: module build/test_speech.so
+stress: module $(SPEECH)
 	$(CARGO) run --release --quiet -p res_agi_rs_tools --bin stress
 
 # 30 minutes at 500 parked calls; writes docs/soak.csv and docs/soak.svg (make test runs 2).
@@ -58,7 +107,7 @@ heap: module
 # The differential suite and the storms with every Asterisk under valgrind memcheck, stock
 # and ours; writes docs/memcheck.md (about an hour on 2 cores).
 MEMCHECK_DIR := $(CURDIR)/target/memcheck
-memcheck: module build/test_speech.so
+memcheck: module $(SPEECH)
 	rm -rf $(MEMCHECK_DIR)
 	RS_VALGRIND=$(MEMCHECK_DIR) $(CARGO) test --release --test stock_compare -- --test-threads=1
 	RS_VALGRIND=$(MEMCHECK_DIR) $(CARGO) run --release --quiet -p res_agi_rs_tools --bin stress -- --storms 20
@@ -75,10 +124,18 @@ fuzz:
 deb: module
 	scripts/deb.sh
 
-install: module
+# Into a source-built Asterisk: make install ASTERISK_PREFIX=<its prefix> [ASTERISK=<its CLI
+# command>]: scripts/install.sh builds against that prefix's headers, checks them against the
+# running Asterisk (build options, release) and installs where `core show settings` says.
+# Without either: the module built by `make module` (ASTERISK_INCLUDE_DIR=…) into ASTERISK_MODDIR.
+install: $(if $(ASTERISK_PREFIX)$(ASTERISK),,module)
+ifneq ($(ASTERISK_PREFIX)$(ASTERISK),)
+	scripts/install.sh
+else
 	install -D -m 0755 $(MODULE) $(DESTDIR)$(ASTERISK_MODDIR)/res_agi_rs.so
 	install -D -m 0644 conf/res_agi_rs.conf.sample $(DESTDIR)$(ASTERISK_ETCDIR)/res_agi_rs.conf.sample
 	install -D -m 0644 docs/xml/res_agi_rs-en_US.xml $(DESTDIR)$(ASTERISK_DATADIR)/documentation/thirdparty/res_agi_rs-en_US.xml
+endif
 
 clean:
 	$(CARGO) clean

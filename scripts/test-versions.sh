@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# make test-versions: the full suite on every Asterisk of the compatibility table — Debian
+# sid's 22 package (deb) and each upstream tag given (built from ../shared/asterisk-src in
+# the sandbox chroot, cached) — then docs/versions.md and the README's table from this run.
+#
+#   scripts/test-versions.sh TAG...            every target (deb first, then the tags)
+#   scripts/test-versions.sh --report          rewrite the docs from the last run's results
+#
+# On a source target "the full suite" is every test that boots Asterisk except the Debian
+# package's (deb_package) and the cross-release loads (cross_version, run once, on deb);
+# tests that boot none (parsers, layers, fuzzing, TLS pinning, install) run on deb only.
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+cd "$HERE"
+OUT=target/versions
+RESULTS=$OUT/results.tsv
+mkdir -p "$OUT"
+
+# Test files that need no Asterisk, or only Debian's, or several targets at once.
+TARGET_FREE="fuzz_parsers unit_layers unit_parse tls_pinning install"
+DEB_ONLY="deb_package cross_version"
+
+how_built() {
+    case "$1" in
+        deb) echo "Debian sid's package (TEST_FRAMEWORK on)" ;;
+        *) echo "from source, default configure" ;;
+    esac
+}
+
+suite_for() {
+    local t=$1 args="" f name
+    for f in tests/*.rs; do
+        name=$(basename "$f" .rs)
+        if [ "$t" != deb ]; then
+            case " $TARGET_FREE $DEB_ONLY " in *" $name "*) continue ;; esac
+        fi
+        args="$args --test $name"
+    done
+    echo "$args"
+}
+
+run_target() {
+    local t=$1 log="$OUT/$t.log" start end status version passed failed files
+    start=$(date +%s)
+    echo "== $t: building Asterisk and the module =="
+    if ! { make --no-print-directory module RS_TARGET="$t" && make --no-print-directory test-speech RS_TARGET="$t"; } >"$OUT/$t.build.log" 2>&1; then
+        tail -20 "$OUT/$t.build.log"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "?" "build failed" 0 0 0 "$(date -u +%F)" >>"$RESULTS"
+        return 1
+    fi
+    version=$(RS_TARGET=$t scripts/sandbox.sh version)
+    local suite; suite=$(suite_for "$t")
+    files=$(echo "$suite" | wc -w); files=$((files / 2))
+    echo "== $t (Asterisk $version): $files test files =="
+    RS_TARGET=$t RS_ALL_TARGETS=1 cargo test --release $suite -- --test-threads=2 >"$log" 2>&1
+    status=$?
+    end=$(date +%s)
+    passed=$(grep -o '^test result: [A-Za-z]*\. [0-9]* passed' "$log" | awk '{s += $4} END {print s + 0}')
+    failed=$(grep -o '; [0-9]* failed' "$log" | awk '{s += $2} END {print s + 0}')
+    local verdict=pass
+    [ "$status" -eq 0 ] || verdict=FAIL
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$version" "$verdict" "$files" "$passed" "$failed" "$(date -u +%F) $(((end - start) / 60)) min" >>"$RESULTS"
+    echo "== $t: $verdict ($passed passed, $failed failed, $(((end - start) / 60)) min; log $log) =="
+    [ "$status" -eq 0 ] || grep -E '^test .* FAILED$|panicked at' "$log" | head -20
+    return "$status"
+}
+
+report() {
+    [ -f "$RESULTS" ] || { echo "no results in $RESULTS: run make test-versions" >&2; exit 1; }
+    local table
+    table=$(
+        echo "| target | how it is built | Asterisk | what ran | result |"
+        echo "|---|---|---|---|---|"
+        while IFS=$'\t' read -r t version verdict files passed failed when; do
+            local what="full suite: $passed tests in $files files"
+            [ "$t" = deb ] || what="full suite (less the Debian package's): $passed tests in $files files"
+            [ "$verdict" = "build failed" ] && what="—"
+            echo "| $t | $(how_built "$t") | $version | $what ($when) | $verdict${failed:+$([ "$failed" != 0 ] && echo ", $failed failed")} |"
+        done <"$RESULTS"
+    )
+    {
+        echo "# Supported Asterisk versions"
+        echo
+        echo "Written by \`make test-versions\` (scripts/test-versions.sh) from its last run; do not edit."
+        echo "Each row: the module built against that Asterisk's own headers, then the test suite"
+        echo "against that Asterisk, stock res_agi and ours side by side (the differential suite)."
+        echo "\`make test\` (CI) runs Debian's 22 fully and the differential core on 20.20.1 and 23.4.1."
+        echo
+        echo "$table"
+        echo
+        echo "Logs of the run: target/versions/TARGET.log. Per-version differences of stock res_agi:"
+        echo "[differences.md](differences.md#per-version)."
+    } >docs/versions.md
+    python3 - "$table" <<'PY'
+import sys, re
+table = sys.argv[1]
+p = "README.md"
+s = open(p).read()
+begin, end = "<!-- versions:begin (make test-versions writes this table) -->", "<!-- versions:end -->"
+block = begin + "\n" + table + "\n" + end
+if begin in s:
+    s = re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda m: block, s, flags=re.S)
+else:
+    raise SystemExit("README.md has no versions table markers")
+open(p, "w").write(s)
+PY
+    echo "wrote docs/versions.md and the README's table"
+}
+
+if [ "${1:-}" = "--report" ]; then report; exit 0; fi
+: >"$RESULTS"
+rc=0
+for t in deb "$@"; do
+    run_target "$t" || rc=1
+done
+report
+exit $rc
