@@ -347,6 +347,7 @@ case "$cmd" in
     build) build_source "$@" ;;
     targets) echo "deb $SOURCE_TAGS" ;;
     sbin) echo "$SBINDIR" ;;
+    version) chroot "$ROOT" "$SBINDIR/asterisk" -V | sed 's/^Asterisk //' ;;
     moddir) echo "$MODDIR" ;;
     *) sed -n '2,17p' "$0"; exit 2 ;;
 esac
