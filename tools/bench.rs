@@ -748,7 +748,7 @@ fn machine() -> String {
     let mem = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
     let total = mem.lines().next().and_then(|l| l.split_whitespace().nth(1)).and_then(|k| k.parse::<u64>().ok()).unwrap_or(0);
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    let ast = std::process::Command::new("chroot").arg(common::sandbox_root()).args(["asterisk", "-V"]).output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default();
+    let ast = std::process::Command::new("chroot").arg(common::sandbox_root()).args([common::asterisk_bin().as_str(), "-V"]).output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default();
     format!("{cores} cores ({model}), {:.0} GiB RAM, Linux {}, {ast} (Debian sid) in a chroot, AMI on 127.0.0.1", total as f64 / 1048576.0, kernel.trim())
 }
 
