@@ -277,7 +277,10 @@ fn session(chan: &Chan, request: &[u8], peer: Peer, mut dead: bool, args: &[Vec<
         }
         // A complete line already read is run before waiting again.
         let line = reader.next_line().or_else(|| if eof { reader.rest() } else { None });
-        if let Some(line) = line {
+        if let Some(whole) = line {
+            // The line ends at a NUL, as in the C string stock reads it into (stock's FastAGI
+            // read then waits for the rest of the line: docs/differences.md).
+            let line = crate::lines::until_nul(&whole);
             if line.len() >= 7 && line[..7].eq_ignore_ascii_case(b"failure") {
                 // The child could not exec its script (stock's special case).
                 result = AgiResult::Failure;
@@ -285,10 +288,10 @@ fn session(chan: &Chan, request: &[u8], peer: Peer, mut dead: bool, args: &[Vec<
             }
             if crate::ffi::agi::debug() {
                 let mut text = format!("<{name}>AGI Rx << ").into_bytes();
-                text.extend_from_slice(&line);
+                text.extend_from_slice(line);
                 crate::ffi::log::verbose(&text);
             }
-            let outcome = engine::run(chan, &mut events, &mut io, &line, dead || in_intercept, fds, None);
+            let outcome = engine::run(chan, &mut events, &mut io, line, dead || in_intercept, fds, None);
             // (The engine has logged the answer's pieces for `agi set debug`.)
             careful_write(out, &outcome.text);
             if outcome.status == engine::Status::Failure && (dead || in_intercept || !chan.check_hangup()) {

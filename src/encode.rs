@@ -3,6 +3,7 @@
 //! Unlike stock, nothing is cut at 1 KB or 2 KB: any length is encoded whole. Also the AMI
 //! event body fields (pure, so the fuzz targets and property tests build it without Asterisk).
 use percent_encoding::{percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use std::ffi::CStr;
 
 const AST_URI_HTTP: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
@@ -27,11 +28,12 @@ pub fn append_uri_encoded(out: &mut Vec<u8>, text: &[u8]) {
 }
 
 /// Appends `Key: value\r\n` to an AMI event body. A value never carries a line break into
-/// the event (it would forge headers): CR and LF become blanks.
+/// the event (it would forge headers), nor a NUL (C would end the event there, and the
+/// client would get it run together with the next one): CR, LF and NUL become blanks.
 pub fn append_field(body: &mut Vec<u8>, key: &str, value: &[u8]) {
     body.extend_from_slice(key.as_bytes());
     body.extend_from_slice(b": ");
-    body.extend(value.iter().map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }));
+    body.extend(value.iter().map(|&b| if b == b'\r' || b == b'\n' || b == 0 { b' ' } else { b }));
     body.extend_from_slice(b"\r\n");
 }
 
@@ -41,4 +43,12 @@ pub fn body(mut body: Vec<u8>, fields: &[(&str, &[u8])]) -> Vec<u8> {
         append_field(&mut body, key, value);
     }
     body
+}
+
+/// The text of an event body as C reads it: `body` gets its NUL terminator (in place, no
+/// copy), and C's string is what comes before the first NUL. The publish path hands exactly
+/// this to Asterisk (events.rs), so the property tests check what an AMI client receives.
+pub fn c_text(body: &mut Vec<u8>) -> &CStr {
+    body.push(0);
+    CStr::from_bytes_until_nul(body).unwrap_or(c"")
 }

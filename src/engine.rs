@@ -136,6 +136,9 @@ pub const DEAD_RESULT: &str = "Command Not Permitted on a dead channel or interc
 /// `interruptible`: `fds.ctrl` is Async AGI's interrupt (AGIInterrupt), not a script's
 /// next line: a command it stops still reports its result so far.
 pub fn run(chan: &Chan, events: &mut Emitter, io: &mut SessionIo, line: &[u8], dead: bool, fds: AgiFds, interrupt: Option<&crate::context::InterruptFlag>) -> Outcome {
+    // Whatever the transport, a command line is a C string (AMI and the CLI hand over C
+    // strings already; a script's or FastAGI server's line is cut by its transport too).
+    let line = crate::lines::until_nul(line);
     let command_id = misc::random();
     events.exec_start(command_id, line);
     let words = parse::parse_args(line);

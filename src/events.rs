@@ -187,11 +187,7 @@ impl<'a> Emitter<'a> {
 
 /// Publishes the event whose header block is `body` (NUL-terminated here, in place).
 fn publish_event_bytes(chan: Option<&Chan>, event: &CStr, body: &mut Vec<u8>) {
-    body.push(0);
-    // A field never holds a NUL (command lines and ids are C strings, results url-encoded);
-    // if one did, the event would end there, as a C string does.
-    let text = CStr::from_bytes_until_nul(body).unwrap_or(c"");
-    publish_event(chan, event, text);
+    publish_event(chan, event, crate::encode::c_text(body));
 }
 
 /// `Key: value` with the value url-encoded as stock's ast_uri_encode (written in place).

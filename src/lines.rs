@@ -5,6 +5,13 @@
 /// one is taken in pieces of this size, each a command line of its own, as stock does.
 pub const MAX_LINE: usize = 8191;
 
+/// A command line as C reads it: up to its first NUL. Stock reads a line into a C string,
+/// so `NOOP\0x` is the command `NOOP` (and the rest of the line is dropped with it); every
+/// transport hands the engine the same text, and no NUL goes on into an event.
+pub fn until_nul(line: &[u8]) -> &[u8] {
+    line.iter().position(|&b| b == 0).map_or(line, |end| &line[..end])
+}
+
 /// Splits what the peer sent into command lines (stock's fgets into an 8 KB buffer).
 #[derive(Default)]
 pub struct LineReader {

@@ -299,6 +299,31 @@ fn fastagi_server_on(listener: TcpListener, commands: Vec<String>) -> (u16, std:
                 out.push(format!("junk answered: {answers:?}"));
                 continue;
             }
+            if let Some(rest) = cmd.strip_prefix("#timed ").or_else(|| cmd.strip_prefix("#pair ")) {
+                // "#timed LINE": LINE, then its answer or none within 3 s (the session goes
+                // on). "#pair A|B": both lines in one write, then each one's answer, or none
+                // within 3 s.
+                let lines: Vec<&str> = if cmd.starts_with("#pair ") { rest.splitn(2, '|').collect() } else { vec![rest] };
+                w.write_all(lines.iter().map(|l| format!("{l}\n")).collect::<String>().as_bytes()).unwrap();
+                reader.get_ref().set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+                for l in lines {
+                    line.clear();
+                    let shown = l;
+                    match reader.read_line(&mut line) {
+                        Ok(0) => {
+                            out.push(format!("{shown} -> EOF"));
+                            return out;
+                        }
+                        Ok(_) => out.push(format!("{shown} -> {}", line.trim_end_matches('\n'))),
+                        Err(_) => {
+                            out.push(format!("{shown} -> no answer in 3 s"));
+                            break;
+                        }
+                    }
+                }
+                reader.get_ref().set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+                continue;
+            }
             if cmd == "#listen" {
                 // Send nothing; note what Asterisk says until HANGUP or until it closes.
                 loop {
@@ -333,6 +358,24 @@ fn fastagi_server_on(listener: TcpListener, commands: Vec<String>) -> (u16, std:
         out
     });
     (port, handle)
+}
+
+/// A transcript line as a test compares it: NUL and other control bytes escaped, a long run
+/// of one character (the 3,000 x of the pipelining tests) as `<N x>`.
+fn short(line: &str) -> String {
+    let mut out = String::new();
+    let chars: Vec<char> = line.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let run = chars[i..].iter().take_while(|&&c| c == chars[i]).count();
+        if run >= 100 {
+            out += &format!("<{run} {}>", chars[i]);
+        } else {
+            out.extend(chars[i..i + run].iter().flat_map(|c| c.escape_debug()));
+        }
+        i += run;
+    }
+    out
 }
 
 fn run_fast(ast: &Asterisk, url: &str, commands: &[&str]) -> Vec<String> {
@@ -779,4 +822,73 @@ fn a_line_from_the_script_stops_a_playback_or_a_wait_as_stock() {
     // demo-congrats plays for about 30 s: left to play, the two prompts of each run would
     // take a minute per flavour.
     assert!(started.elapsed() < Duration::from_secs(60), "{:?}", started.elapsed());
+}
+
+/// The lines of a transcript that the script or server itself wrote (answers, not the
+/// environment), shortened by `short`.
+fn answers(lines: &[String], prefix: &str) -> Vec<String> {
+    lines.iter().filter_map(|l| l.strip_prefix(prefix)).filter(|l| !l.starts_with("env ")).map(short).collect()
+}
+
+/// The Command of each AGIExecStart in a transcript.
+fn commands_run(lines: &[String]) -> Vec<String> {
+    lines.iter().filter(|l| l.starts_with("AGIExecStart ")).filter_map(|l| l.split(" | ").find_map(|f| f.strip_prefix("Command="))).map(short).collect()
+}
+
+/// A NUL byte in a script's command line ends the line there, as in the C string stock reads
+/// it into: `NOOP\0x` runs NOOP, and its events are whole (they were cut at the NUL, running
+/// into the next event, and the line answered 510).
+#[test]
+fn a_nul_byte_ends_a_script_command_line_as_stock() {
+    let ours = compare("nul-script", |flavour| {
+        let ast = Asterisk::start(flavour);
+        run_script(&ast, "classic", "transcript.pl", &["NOOP\0x", "VERBOSE ok 1", "GET VARIABLE AGISCRIPT"], &[], |_, _| Vec::new())
+    });
+    assert_eq!(answers(&ours, "script: "), ["NOOP\\0x -> 200 result=0", "VERBOSE ok 1 -> 200 result=1", "GET VARIABLE AGISCRIPT -> 200 result=1 (transcript.pl)", "done"]);
+    assert_eq!(commands_run(&ours), ["NOOP", "VERBOSE ok 1", "GET VARIABLE AGISCRIPT"]);
+}
+
+/// The same line from a FastAGI server: stock reads it with fgets, takes the C string `NOOP`
+/// for a line without its newline and waits for the rest of it, which never comes while the
+/// server waits for an answer; the next line is then glued to `NOOP`. Ours ends the line at
+/// the NUL, as for a script (docs/differences.md).
+#[test]
+fn a_nul_byte_ends_a_fastagi_command_line_where_stock_waits() {
+    let lines = ["#timed NOOP\0x", "#timed VERBOSE ok 1", "GET VARIABLE AGISCRIPT"];
+    for flavour in [Flavour::Stock, Flavour::Ours] {
+        let ast = Asterisk::start(flavour);
+        let out = run_fast(&ast, "agi://127.0.0.1:PORT/nul", &lines);
+        let (expected, run): (&[&str], &[&str]) = match flavour {
+            Flavour::Stock => (
+                &["NOOP\\0x -> no answer in 3 s", "VERBOSE ok 1 -> 510 Invalid or unknown command", "GET VARIABLE AGISCRIPT -> 200 result=1 (agi://127.0.0.1:<port>/nul)", "closed"],
+                &["NOOPVERBOSE ok 1", "GET VARIABLE AGISCRIPT"],
+            ),
+            _ => (
+                &["NOOP\\0x -> 200 result=0", "VERBOSE ok 1 -> 200 result=1", "GET VARIABLE AGISCRIPT -> 200 result=1 (agi://127.0.0.1:<port>/nul)", "closed"],
+                &["NOOP", "VERBOSE ok 1", "GET VARIABLE AGISCRIPT"],
+            ),
+        };
+        assert_eq!(answers(&out, "server: "), expected, "{flavour:?}: {out:#?}");
+        assert_eq!(commands_run(&out), run, "{flavour:?}: {out:#?}");
+    }
+}
+
+/// Two command lines in one write (docs/differences.md): stock's fgets pulls both into its
+/// stdio buffer and returns the first; the loop then waits on the descriptor, where nothing
+/// more comes, so the second is not answered while the peer waits for it (3 s here). Ours
+/// runs each complete line already read. For a FastAGI server and for a script.
+#[test]
+fn two_command_lines_in_one_write_stall_stock_not_ours() {
+    let pair = format!("#pair SET VARIABLE L {}|GET VARIABLE L", "x".repeat(3000));
+    for flavour in [Flavour::Stock, Flavour::Ours] {
+        let ast = Asterisk::start(flavour);
+        let get = match flavour {
+            Flavour::Stock => "GET VARIABLE L -> no answer in 3 s",
+            _ => "GET VARIABLE L -> 200 result=1 (<3000 x>)",
+        };
+        let fast = run_fast(&ast, "agi://127.0.0.1:PORT/pair", &[&pair]);
+        assert_eq!(answers(&fast, "server: "), ["SET VARIABLE L <3000 x> -> 200 result=1", get, "closed"], "{flavour:?} FastAGI");
+        let script = run_script(&ast, "classic", "transcript.pl", &[&pair], &[], |_, _| Vec::new());
+        assert_eq!(answers(&script, "script: "), ["SET VARIABLE L <3000 x> -> 200 result=1", get, "done"], "{flavour:?} script");
+    }
 }

@@ -2,26 +2,40 @@
 //! from AMI and the CLI, and long, binary and argument-heavy lines from a FastAGI server.
 //! Each gets a clear result; the call stays usable and the PBX goes on.
 mod common;
-use common::ami::decode;
+use common::ami::{decode, Monitor};
 use common::*;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::time::Duration;
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// How many AGIExecStart and AGIExecEnd events are among `messages`.
+fn agi_events(messages: &[Vec<u8>]) -> (usize, usize) {
+    let count = |event: &[u8]| messages.iter().filter(|m| m.starts_with(event)).count();
+    (count(b"Event: AGIExecStart\r\n"), count(b"Event: AGIExecEnd\r\n"))
+}
 
 fn alive(ast: &mut Asterisk) {
     assert!(ast.is_running(), "Asterisk died; log:\n{}", ast.log());
     assert!(ast.cli("core show uptime").contains("System uptime"));
 }
 
-/// Every byte value (but CR and LF, which end an AMI line, and NUL, which ends a C string),
-/// unbalanced quotes, a backslash at the end, hundreds of arguments, the longest line AMI
-/// takes: each command answers once.
+/// Every byte value 0..=255 at the end of `NOOP x` (the `Command:` header is the action's
+/// last: an LF ends it there, a lone CR stays in the value, a NUL ends the value as it ends a
+/// C string), `NOOP\0x`, unbalanced quotes, a backslash at the end, hundreds of arguments,
+/// the longest line AMI takes: each command answers once, and every message an `Events: on`
+/// client receives meanwhile is one well-formed AMI message.
 #[test]
 fn odd_commands_from_ami_each_get_one_answer() {
     let mut ast = Asterisk::start(Flavour::Ours);
+    let monitor = Monitor::connect(ast.port, "admin", "admin");
     let ami = ast.ami();
     let p = park(&ami, "park", "");
-    let mut cmds: Vec<Vec<u8>> = (1u8..=255).filter(|b| *b != b'\r' && *b != b'\n').map(|b| format!("NOOP x").into_bytes().into_iter().chain([b]).collect()).collect();
+    let mut cmds: Vec<Vec<u8>> = (0u8..=255).map(|b| b"NOOP x".iter().copied().chain([b]).collect()).collect();
+    cmds.push(b"NOOP\0x".to_vec());
     cmds.push(b"GET VARIABLE \"unbalanced".to_vec());
     cmds.push(b"SET VARIABLE A \"b".to_vec());
     cmds.push(b"NOOP \\".to_vec());
@@ -43,8 +57,15 @@ fn odd_commands_from_ami_each_get_one_answer() {
     for i in 0..cmds.len() {
         let e = ami.wait_event(TIMEOUT, |m| m.is_event("AsyncAGIExec") && m.get("CommandId") == Some(&format!("h{i}")));
         let res = decode(e.get("Result").unwrap());
+        if i <= 256 {
+            assert_eq!(res, "200 result=0\n", "command {i} {:?}", cmds[i]);
+        }
         assert!(res.starts_with("200 ") || res.starts_with("510 ") || res.starts_with("520"), "command {i}: {res:?}");
     }
+    let messages = monitor.messages();
+    let starts = |command: &[u8]| messages.iter().filter(|m| m.starts_with(b"Event: AGIExecStart\r\n") && contains(m, &[b"\r\nCommand: ", command, b"\r\n"].concat())).count();
+    assert_eq!(starts(b"NOOP x"), 2, "NOOP x with a NUL and with an LF");
+    assert_eq!(starts(b"NOOP"), 1, "NOOP\\0x");
     // A line longer than AMI's 1 KB buffer is refused by Asterisk's manager, not by us, and
     // the session goes on.
     let mut long = format!("Action: AGI\r\nChannel: {}\r\nActionID: long\r\nCommand: NOOP ", p.channel).into_bytes();
@@ -65,14 +86,39 @@ fn odd_commands_from_ami_each_get_one_answer() {
     for id in ["q1", "q3"] {
         ami.wait_event(TIMEOUT, |m| m.is_event("AsyncAGIExec") && m.get("CommandId") == Some(id));
     }
+    // A NUL through the console socket (what `asterisk -rx` writes to; its argv cannot carry
+    // one): Asterisk's console runs each NUL-terminated piece as a command of its own, so
+    // `agi exec` gets the command `NOOP` (and `x qnul` is no CLI command).
+    console(&ast, format!("agi exec {} NOOP\0x qnul\0", p.channel).as_bytes());
+    let e = ami.wait_event(TIMEOUT, |m| m.is_event("AsyncAGIExec") && m.get("CommandId").is_none());
+    assert_eq!(decode(e.get("Result").unwrap()), "200 result=0\n");
+    monitor.messages();
     alive(&mut ast);
 }
 
-/// A FastAGI server that sends a line of 8,190 bytes with 4,095 arguments, every byte value,
-/// unbalanced quotes, then closes in the middle of a line: each line gets its answer.
+/// Writes `input` to Asterisk's console socket as a remote console does, and returns what it
+/// answered until it closed (`cli quit after` ends the session after the commands).
+fn console(ast: &Asterisk, input: &[u8]) -> String {
+    use std::io::Read;
+    let mut s = std::os::unix::net::UnixStream::connect(ast.instance_dir().join("run/asterisk.ctl")).expect("the console socket");
+    s.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let mut greeting = [0u8; 256];
+    let _ = s.read(&mut greeting).unwrap();
+    s.write_all(&[b"cli quit after ".as_slice(), input].concat()).unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A FastAGI server that sends a line of 8,190 bytes with 4,095 arguments, a line of every
+/// byte value, unbalanced quotes, `NOOP x` followed by each byte value 0..=255 (one line
+/// each: byte 10 is the line's own end), `NOOP\0x`, then closes in the middle of a line:
+/// each line gets its answer (a NUL ends the command line as it ends a C string), and every
+/// message an `Events: on` client receives meanwhile is one well-formed AMI message.
 #[test]
 fn a_hostile_fastagi_server_gets_answers_and_costs_nothing() {
     let mut ast = Asterisk::start(Flavour::Ours);
+    let monitor = Monitor::connect(ast.port, "admin", "admin");
     let ami = ast.ami();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -88,9 +134,11 @@ fn a_hostile_fastagi_server_gets_answers_and_costs_nothing() {
         let mut lines: Vec<Vec<u8>> = vec![[b"NOOP".to_vec(), b" a".repeat(4093)].concat()];
         // 200 words each opened by a quote (stock writes past its argv array here).
         lines.push([b"NOOP".to_vec(), (0..200).flat_map(|i| format!(" \"q{i}\"").into_bytes()).collect()].concat());
-        lines.push((1u8..=255).filter(|b| *b != b'\n').collect());
+        lines.push((0u8..=255).filter(|b| *b != b'\n').collect());
         lines.push(b"GET VARIABLE \"AGISCRIPT".to_vec());
         lines.push(b"SET VARIABLE \"X\\".to_vec());
+        lines.extend((0u8..=255).map(|b| b"NOOP x".iter().copied().chain((b != b'\n').then_some(b)).collect()));
+        lines.push(b"NOOP\0x".to_vec());
         let mut answers = Vec::new();
         for l in &lines {
             w.write_all(l).unwrap();
@@ -123,24 +171,34 @@ fn a_hostile_fastagi_server_gets_answers_and_costs_nothing() {
     let r = ami.wait_response(&send_classic(&ami, &[&format!("AGISCRIPT=agi://127.0.0.1:{port}/hostile")], 30, None));
     assert_eq!(r.get("Response"), Some("Success"));
     let answers = server.join().unwrap();
-    assert_eq!(answers.len(), 6);
+    assert_eq!(answers.len(), 263);
     assert_eq!(answers[0], "200 result=0\n", "4,095 arguments");
     assert_eq!(answers[1], "200 result=0\n", "200 quoted arguments");
-    assert_eq!(answers[2], "510 Invalid or unknown command\n", "every byte value");
+    assert_eq!(answers[2], "510 Invalid or unknown command\n", "every byte value (a NUL first: an empty command)");
     assert!(answers[3].starts_with("200 result="), "unbalanced quote: {:?}", answers[3]);
     assert!(answers[4].starts_with("520"), "a backslash at the end: {:?}", answers[4]);
-    assert_eq!(answers[5], "200 result=0\n", "a command a byte at a time");
+    for b in 0..=255 {
+        assert_eq!(answers[5 + b], "200 result=0\n", "NOOP x and byte {b}");
+    }
+    assert_eq!(answers[261], "200 result=0\n", "NOOP\\0x");
+    assert_eq!(answers[262], "200 result=0\n", "a command a byte at a time");
     let after = ami.wait_event(TIMEOUT, |m| m.get("UserEvent") == Some("AfterAGI"));
     assert!(["SUCCESS", "FAILURE"].contains(&after.get("Status").unwrap()), "{after:?}");
+    // Each line (and the piece left at the close) is one command with its two events.
+    assert_eq!(agi_events(&monitor.messages()), (264, 264));
     alive(&mut ast);
 }
 
-/// A hostile local script (tests/agi/hostile.sh): 200 quoted arguments, every byte value, a
-/// line past the 8 KB buffer (two commands, as stock's fgets), a command a byte at a time,
-/// an exit in the middle of a line. Each line gets its answer; the call and the PBX go on.
+/// A hostile local script (tests/agi/hostile.sh): 200 quoted arguments, a line of every byte
+/// value, a line past the 8 KB buffer (two commands, as stock's fgets), a command a byte at a
+/// time, `NOOP x` followed by each byte value 0..=255, `NOOP\0x`, an exit in the middle of a
+/// line. Each line gets its answer (a NUL ends the command line, as in a C string), every
+/// message an `Events: on` client receives is one well-formed AMI message, and the call and
+/// the PBX go on.
 #[test]
 fn a_hostile_script_gets_answers_and_costs_nothing() {
     let mut ast = Asterisk::start(Flavour::Ours);
+    let monitor = Monitor::connect(ast.port, "admin", "admin");
     let ami = ast.ami();
     let out = format!("/srv/res_agi_rs/{}/hostile.out", ast.name);
     let r = ami.wait_response(&send_classic(&ami, &["AGISCRIPT=hostile.sh", "AGIARG1=x", &format!("AGIARG2={out}")], 30, None));
@@ -149,17 +207,20 @@ fn a_hostile_script_gets_answers_and_costs_nothing() {
     assert_eq!(after.get("Status"), Some("SUCCESS"), "{after:?}");
     let log = std::fs::read_to_string(ast.instance_dir().join("hostile.out")).expect("the script's answers");
     let answers: Vec<&str> = log.lines().collect();
-    assert_eq!(
-        answers,
-        [
-            "quoted -> 200 result=0",
-            "bytes -> 200 result=0",
-            "long1 -> 200 result=0",
-            "long2 -> 510 Invalid or unknown command",
-            "slow -> 200 result=0",
-        ],
-        "{log}"
-    );
+    let mut expected: Vec<String> = [
+        "quoted -> 200 result=0",
+        "bytes -> 200 result=0",
+        "long1 -> 200 result=0",
+        "long2 -> 510 Invalid or unknown command",
+        "slow -> 200 result=0",
+    ]
+    .map(String::from)
+    .to_vec();
+    expected.extend((0..=255).map(|b| format!("byte{b} -> 200 result=0")));
+    expected.push("nul -> 200 result=0".into());
+    assert_eq!(answers, expected, "{log}");
+    // Each line (and the piece left at the exit) is one command with its two events.
+    assert_eq!(agi_events(&monitor.messages()), (263, 263));
     alive(&mut ast);
 }
 

@@ -4,7 +4,8 @@
 # writes every response line to the transcript file (argument 2). Lines of the command file
 # starting with '#' are directives: "#sleep S", "#exit N", "#closeout" (close stdout and
 # keep running), "#raw TEXT" (send TEXT without a newline), "#send LINE" (send a command
-# line without waiting for its answer).
+# line without waiting for its answer), "#pair A|B" (send two command lines in one write,
+# then read each one's answer, giving up after 3 s).
 use strict;
 use warnings;
 
@@ -26,6 +27,19 @@ while (my $cmd = <$c>) {
     if ($cmd =~ /^#closeout/) { close(STDOUT); print $o "closed stdout\n"; sleep 2; print $o "still running\n"; print $o "done\n"; exit 0; }
     if ($cmd =~ /^#raw (.*)/) { print STDOUT $1; next; }
     if ($cmd =~ /^#send (.*)/) { print STDOUT "$1\n"; print $o "sent $1\n"; next; }
+    if ($cmd =~ /^#pair ([^|]*)\|(.*)/) {
+        # Both lines in one write, then each one's answer, or none within 3 s.
+        my @pair = ($1, $2);
+        syswrite(STDOUT, "$pair[0]\n$pair[1]\n");
+        for my $c (@pair) {
+            my $r = eval { local $SIG{ALRM} = sub { die "timeout\n" }; alarm 3; my $l = <STDIN>; alarm 0; $l };
+            alarm 0;
+            if (!defined $r) { print $o ($@ eq "timeout\n" ? "$c -> no answer in 3 s\n" : "$c -> EOF\n"); last; }
+            chomp $r;
+            print $o "$c -> $r\n";
+        }
+        next;
+    }
     print STDOUT "$cmd\n";
     while (1) {
         my $r = <STDIN>;

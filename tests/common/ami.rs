@@ -205,3 +205,131 @@ impl Ami {
         take
     }
 }
+
+/// An AMI connection logged in with `Events: on` that keeps every byte Asterisk sends it, so
+/// a test can check the framing of every message a client received (tests/hostile_input.rs).
+pub struct Monitor {
+    stream: Mutex<TcpStream>,
+    bytes: Arc<Mutex<Vec<u8>>>,
+    markers: AtomicUsize,
+}
+
+impl Monitor {
+    pub fn connect(port: u16, user: &str, secret: &str) -> Monitor {
+        use std::io::Read;
+        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to AMI");
+        let mut reader = stream.try_clone().unwrap();
+        let bytes = Arc::new(Mutex::new(Vec::new()));
+        let kept = bytes.clone();
+        std::thread::spawn(move || {
+            let mut buf = vec![0u8; 65536];
+            while let Ok(n @ 1..) = reader.read(&mut buf) {
+                kept.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        let m = Monitor { stream: Mutex::new(stream), bytes, markers: AtomicUsize::new(0) };
+        m.send(&format!("Action: Login\r\nUsername: {user}\r\nSecret: {secret}\r\nEvents: on\r\nActionID: monitor-login\r\n\r\n"));
+        m.received_until(b"ActionID: monitor-login\r\n");
+        m
+    }
+
+    fn send(&self, text: &str) {
+        self.stream.lock().unwrap().write_all(text.as_bytes()).expect("AMI write");
+    }
+
+    /// Everything received up to the end of the first message that contains `needle`
+    /// (a `Ping` each 500 ms meanwhile: asterisk/asterisk#2145, see `Ami::wait_for`).
+    fn received_until(&self, needle: &[u8]) -> Vec<u8> {
+        let deadline = Instant::now() + Duration::from_secs(20) * super::slowdown();
+        let mut next_ping = Instant::now() + Duration::from_millis(500);
+        loop {
+            {
+                let b = self.bytes.lock().unwrap();
+                if let Some(at) = find(&b, needle) {
+                    if let Some(end) = find(&b[at..], b"\r\n\r\n") {
+                        return b[..at + end + 4].to_vec();
+                    }
+                }
+            }
+            assert!(Instant::now() < deadline, "the monitor never received {:?}", String::from_utf8_lossy(needle));
+            if Instant::now() >= next_ping {
+                self.send("Action: Ping\r\nActionID: monitor-nudge\r\n\r\n");
+                next_ping = Instant::now() + Duration::from_millis(500);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Every message received so far (up to a `UserEvent` it asks for now, so nothing sent
+    /// before this call is missing), each checked by `check_message`; the greeting line is
+    /// left out. Panics, naming the message, at the first one that is not well formed.
+    pub fn messages(&self) -> Vec<Vec<u8>> {
+        let marker = format!("MonitorMark{}", self.markers.fetch_add(1, Ordering::SeqCst));
+        self.send(&format!("Action: UserEvent\r\nUserEvent: {marker}\r\n\r\n"));
+        let raw = self.received_until(format!("UserEvent: {marker}\r\n").as_bytes());
+        let start = find(&raw, b"\r\n").expect("the greeting line") + 2;
+        let mut out = Vec::new();
+        for msg in raw[start..].split_inclusive_str(b"\r\n\r\n") {
+            if let Err(why) = check_message(msg) {
+                panic!("a malformed AMI message ({why}): {:?}", String::from_utf8_lossy(msg));
+            }
+            out.push(msg.to_vec());
+        }
+        out
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+trait SplitInclusive {
+    fn split_inclusive_str<'a>(&'a self, sep: &'a [u8]) -> Vec<&'a [u8]>;
+}
+
+impl SplitInclusive for [u8] {
+    /// The pieces of `self`, each ending with `sep` (the last one with whatever is left).
+    fn split_inclusive_str<'a>(&'a self, sep: &'a [u8]) -> Vec<&'a [u8]> {
+        let mut out = Vec::new();
+        let mut rest = self;
+        while !rest.is_empty() {
+            let end = find(rest, sep).map_or(rest.len(), |i| i + sep.len());
+            out.push(&rest[..end]);
+            rest = &rest[end..];
+        }
+        out
+    }
+}
+
+/// One AMI message as a client reads it: `Key: value` lines ending in CRLF, then an empty
+/// line; the first line is its `Event:` or `Response:`, and no other line is an `Event:`
+/// (two messages run together show that way); no NUL, no bare CR or LF, no line that is not
+/// a header.
+pub fn check_message(msg: &[u8]) -> Result<(), String> {
+    let Some(body) = msg.strip_suffix(b"\r\n\r\n") else { return Err("no empty line at its end".into()) };
+    if body.contains(&0) {
+        return Err("a NUL byte".into());
+    }
+    let lines: Vec<&[u8]> = body.split_inclusive_str(b"\r\n").into_iter().map(|l| l.strip_suffix(b"\r\n").unwrap_or(l)).collect();
+    let mut first = false;
+    for (i, line) in lines.iter().enumerate() {
+        if line.contains(&b'\r') || line.contains(&b'\n') {
+            return Err(format!("a bare CR or LF in line {i}"));
+        }
+        let Some(colon) = line.iter().position(|&b| b == b':') else { return Err(format!("line {i} is not a header")) };
+        let key = &line[..colon];
+        if key.is_empty() || key.iter().any(|&b| b <= b' ' || b == 0x7f) || !matches!(line.get(colon + 1), None | Some(b' ')) {
+            return Err(format!("line {i} is not a header"));
+        }
+        // (An event may have a Response field: OriginateResponse has.)
+        if i == 0 && (key == b"Event" || key == b"Response") {
+            first = true;
+        } else if key == b"Event" {
+            return Err(format!("a second message starts at line {i}"));
+        }
+    }
+    if !first {
+        return Err("no Event or Response first".into());
+    }
+    Ok(())
+}
