@@ -135,6 +135,13 @@ fn connect_fast(url: &[u8]) -> Result<TcpStream, AgiResult> {
         return Err(AgiResult::Failure);
     };
     let _ = stream.set_nodelay(true);
+    // Non-blocking, as stock's socket (ast_socket_nonblock): every write then gives up after
+    // ast_carefulwrite's 100 ms, where a blocking write() could wait for ever on a server that
+    // stops reading (issue 18).
+    if let Err(e) = stream.set_nonblocking(true) {
+        crate::ast_log!(Warning, "Unable to make the FastAGI socket non-blocking: {e}");
+        return Err(AgiResult::Failure);
+    }
     let mut hello = b"agi_network: yes\n".to_vec();
     if !script.is_empty() {
         hello.extend_from_slice(format!("agi_network_script: {script}\n").as_bytes());
@@ -275,8 +282,12 @@ fn session(chan: &Chan, request: &[u8], peer: Peer, mut dead: bool, args: &[Vec<
                 break;
             }
         }
-        // A complete line already read is run before waiting again.
-        let line = reader.next_line().or_else(|| if eof { reader.rest() } else { None });
+        // A complete line already read is run before waiting again, unless the channel has
+        // hung up meanwhile: then its control queue is read first, as stock does on every turn
+        // of its loop, so that the peer hears of the hangup (and AGIEXITONHANGUP leaves)
+        // before the next line runs, not after every line already read (issue 18).
+        let hangup_pending = !dead && !in_intercept && chan.check_hangup();
+        let line = if hangup_pending { None } else { reader.next_line().or_else(|| if eof { reader.rest() } else { None }) };
         if let Some(whole) = line {
             // The line ends at a NUL, as in the C string stock reads it into (stock's FastAGI
             // read then waits for the rest of the line: docs/differences.md).
@@ -300,7 +311,7 @@ fn session(chan: &Chan, request: &[u8], peer: Peer, mut dead: bool, args: &[Vec<
             }
             continue;
         }
-        if eof {
+        if eof && !hangup_pending {
             // Program terminated.
             crate::ffi::log::verb(
                 3,

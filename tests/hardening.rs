@@ -1,0 +1,301 @@
+//! Issue 18, hardening: the defects a review of the FFI layer, the classic transports, the
+//! unload path and the interrupt path found, each reproduced here against a real Asterisk
+//! (stock res_agi beside ours where stock defines the behaviour).
+mod common;
+use common::ami::{Ami, Message};
+use common::*;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener};
+use std::os::fd::AsRawFd;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+// ---- Defect 2: the FastAGI socket, and how long a write to a server that stops reading may take
+
+/// A FastAGI server that reads the environment, then writes 100 `NOOP`s, one command whose
+/// answer is 5 MB (more than any socket buffer holds: `GET FULL VARIABLE` of a nested `EVAL`
+/// of the channel variables A, B and C that `flooded` sets), and 30,000 `NOOP`s, and never
+/// reads again. (The issue's 3.9 MB of `NOOP`s fills the path too, but its AMI events take
+/// minutes; what matters is that the answers can no longer be delivered.) Its socket asks for
+/// small segments and a small receive buffer, so that little of what Asterisk writes fits.
+struct Flood {
+    port: u16,
+    finish: mpsc::Sender<bool>,
+    handle: std::thread::JoinHandle<(Vec<String>, Vec<u8>)>,
+}
+
+fn setsockopt(fd: i32, level: i32, name: i32, value: i32) {
+    // SAFETY (test code): a plain int option on a socket we own.
+    let r = unsafe { libc::setsockopt(fd, level, name, (&value as *const i32).cast(), 4) };
+    assert_eq!(r, 0, "setsockopt {level}/{name}: {}", std::io::Error::last_os_error());
+}
+
+/// A = 1,000 x, B = 100 ${A}, C = 50 ${B}: `${EVAL(${EVAL(${C})})}` is 5,000,000 x.
+const BIG_VARS: [(&str, usize, &str); 3] = [("A", 1000, "x"), ("B", 100, "${A}"), ("C", 50, "${B}")];
+const BIG_COMMAND: &str = "GET FULL VARIABLE ${EVAL(${EVAL(${C})})}";
+
+fn flood_server() -> Flood {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    setsockopt(listener.as_raw_fd(), libc::SOL_SOCKET, libc::SO_RCVBUF, 4096);
+    setsockopt(listener.as_raw_fd(), libc::IPPROTO_TCP, libc::TCP_MAXSEG, 536);
+    let port = listener.local_addr().unwrap().port();
+    let (finish, finished) = mpsc::channel::<bool>();
+    let handle = std::thread::spawn(move || {
+        listener.set_nonblocking(true).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let stream = loop {
+            match listener.accept() {
+                Ok((s, _)) => break s,
+                Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+                Err(_) => return (vec!["no connection".to_string()], Vec::new()),
+            }
+        };
+        stream.set_nonblocking(false).unwrap();
+        let mut env = Vec::new();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                break;
+            }
+            let l = line.trim_end_matches('\n');
+            if l.is_empty() {
+                break;
+            }
+            env.push(l.to_string());
+        }
+        let mut flood = b"NOOP\n".repeat(100);
+        flood.extend_from_slice(format!("{BIG_COMMAND}\n").as_bytes());
+        flood.extend_from_slice(&b"NOOP\n".repeat(30_000));
+        let mut w = stream.try_clone().unwrap();
+        let writer = std::thread::spawn(move || w.write_all(&flood).is_ok());
+        // Reads nothing until told; then, if the session is over (`drain`), what it was sent.
+        let drain = finished.recv_timeout(Duration::from_secs(300)).unwrap_or(false);
+        let mut received = reader.buffer().to_vec();
+        if drain {
+            stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let mut s = &stream;
+            let _ = s.read_to_end(&mut received);
+        }
+        let _ = stream.shutdown(Shutdown::Both);
+        let _ = writer.join();
+        (env, received)
+    });
+    Flood { port, finish, handle }
+}
+
+/// What the server received after the environment, as runs of kinds of lines: a whole NOOP
+/// answer, the whole 5 MB answer, an answer cut short by a write that gave up (then the next
+/// one follows on the same line), `HANGUP`.
+fn received_summary(received: &[u8]) -> Vec<String> {
+    let noop = b"200 result=0".to_vec();
+    let big = [b"200 result=1 (".to_vec(), b"x".repeat(5_000_000), b")".to_vec()].concat();
+    let wholes: [(&[u8], &str); 3] = [(&noop, "NOOP answer"), (&big, "5 MB answer"), (b"HANGUP", "HANGUP")];
+    let kind = |l: &[u8], terminated: bool| -> String {
+        if let Some((_, k)) = wholes.iter().find(|(w, _)| *w == l) {
+            return if terminated { k.to_string() } else { format!("{k} without its newline") };
+        }
+        for (w, k) in wholes {
+            if w.starts_with(l) {
+                return format!("{k} cut short{}", if terminated { "" } else { " at the end" });
+            }
+            for (w2, k2) in wholes {
+                if l.len() > w2.len() && l.ends_with(w2) && w.starts_with(&l[..l.len() - w2.len()]) {
+                    return format!("{k} cut short, then {k2}");
+                }
+            }
+        }
+        format!("other: {:?}", String::from_utf8_lossy(&l[..l.len().min(60)]))
+    };
+    let mut runs: Vec<String> = Vec::new();
+    let mut rest = received;
+    while !rest.is_empty() {
+        let (line, terminated, next) = match rest.iter().position(|&b| b == b'\n') {
+            Some(i) => (&rest[..i], true, &rest[i + 1..]),
+            None => (rest, false, &rest[rest.len()..]),
+        };
+        let k = kind(line, terminated);
+        if runs.last() != Some(&k) {
+            runs.push(k);
+        }
+        rest = next;
+    }
+    runs
+}
+
+/// The channel's events, each AGIExecStart/AGIExecEnd run collapsed into one line (their
+/// number depends on socket buffer sizes and timing, not on the module).
+struct Events {
+    rec: Recorder,
+    lines: Vec<String>,
+    execs: usize,
+    gone: Option<Instant>,
+}
+
+impl Events {
+    fn take(&mut self, messages: Vec<Message>) {
+        for m in messages {
+            if m.get("Event").is_none() || m.get("Uniqueid") != Some(self.rec.uniqueid.as_str()) {
+                continue;
+            }
+            if m.is_event("AGIExecStart") || m.is_event("AGIExecEnd") {
+                if m.is_event("AGIExecEnd") {
+                    self.execs += 1;
+                }
+                if self.lines.last().map(String::as_str) != Some("AGIExecStart/AGIExecEnd …") {
+                    self.lines.push("AGIExecStart/AGIExecEnd …".to_string());
+                }
+                continue;
+            }
+            if m.is_event("Hangup") {
+                self.gone.get_or_insert_with(Instant::now);
+            }
+            self.lines.push(self.rec.line(&m));
+        }
+    }
+
+    fn pump(&mut self, ami: &Ami, for_: Duration) {
+        let got = ami.collect(for_, |_| true);
+        self.take(got);
+    }
+}
+
+fn channel_up(ast: &Asterisk, name: &str) -> bool {
+    ast.cli("core show channels concise").lines().any(|l| l.starts_with(&format!("{name}!")))
+}
+
+/// One FastAGI session whose server stops reading, hung up once its answers are stuck.
+/// Returns the transcript and, with AGIEXITONHANGUP=yes, how long the channel took to go.
+fn flooded(ast: &Asterisk, exit_on_hangup: bool) -> (Vec<String>, Option<Duration>) {
+    let ami = ast.ami();
+    let flood = flood_server();
+    let id = format!("flood-{}", exit_on_hangup);
+    let url = format!("agi://127.0.0.1:{}/flood", flood.port);
+    let mut h = vec![
+        ("Action", "Originate".to_string()),
+        ("Channel", "Local/classic@agi".to_string()),
+        ("Application", "Wait".to_string()),
+        ("Data", "600".to_string()),
+        ("Async", "true".to_string()),
+        ("ChannelId", format!("{id}-1")),
+        ("OtherChannelId", format!("{id}-2")),
+        ("Variable", format!("AGISCRIPT={url}")),
+        ("Variable", "AGIARG1=first".to_string()),
+        ("Variable", "AGIARG2=second".to_string()),
+    ];
+    for (name, n, piece) in BIG_VARS {
+        h.push(("Variable", format!("{name}={}", piece.repeat(n))));
+    }
+    if exit_on_hangup {
+        h.push(("Variable", "AGIEXITONHANGUP=yes".to_string()));
+    }
+    let h: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(ami.action(&h).get("Response"), Some("Success"));
+    let uniqueid = format!("{id}-2");
+    let mut ev = Events {
+        rec: Recorder { uniqueid: uniqueid.clone(), names: vec![(format!("{id}-1"), "<linkedid>"), (uniqueid.clone(), "<uniqueid>"), (flood.port.to_string(), "<port>")] },
+        lines: Vec::new(),
+        execs: 0,
+        gone: None,
+    };
+    // Stuck: answers can no longer be written; each command then waits its 100 ms.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let before = ev.execs;
+        ev.pump(&ami, Duration::from_millis(500));
+        if ev.execs >= 100 && ev.execs - before < 10 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the session never got stuck ({} commands ran)", ev.execs);
+    }
+    let stuck_at = ev.execs;
+    assert!(stuck_at < 20_000, "the server's commands all ran: its answers never filled the path");
+    let channel = ast
+        .cli("core show channels concise")
+        .lines()
+        .find(|l| l.starts_with("Local/classic@agi-") && l.contains(";2!"))
+        .map(|l| l.split('!').next().unwrap().to_string())
+        .unwrap_or_else(|| panic!("no channel: {}", ast.cli("core show channels concise")));
+    let t0 = Instant::now();
+    assert_eq!(ami.action(&[("Action", "Hangup"), ("Channel", &channel)]).get("Response"), Some("Success"));
+    let mut out = vec![format!("-- FastAGI server that stops reading, AGIEXITONHANGUP={}", if exit_on_hangup { "yes" } else { "no" })];
+    let mut gone_after = None;
+    if exit_on_hangup {
+        while ev.gone.is_none() && t0.elapsed() < Duration::from_secs(30) {
+            ev.pump(&ami, Duration::from_millis(20));
+        }
+        let took = ev.gone.map(|g| g - t0);
+        out.push(format!("channel gone within 2 s of the hangup: {}", took.is_some_and(|t| t < Duration::from_secs(2))));
+        gone_after = took;
+        flood.finish.send(true).unwrap();
+    } else {
+        ev.pump(&ami, Duration::from_secs(3));
+        out.push(format!("channel still up 3 s after the hangup: {}", channel_up(ast, &channel)));
+        if ast.flavour == Flavour::Ours {
+            // The session runs our code: unload is refused (soft by the use count, forced by us).
+            let before = ev.lines.len();
+            for cmd in ["module unload res_agi_rs.so", "module unload -f res_agi_rs.so"] {
+                let said = ast.cli(cmd);
+                assert!(ast.cli("module show like res_agi_rs").contains("1 modules loaded"), "{cmd} went ahead under a running session: {said}");
+            }
+            ast.wait_log("cannot unload while 1 thread(s) are running its code");
+            // A forced unload asks the module's channels to hang up first (Asterisk's
+            // SoftHangupRequest): not part of what stock is compared with.
+            ev.pump(&ami, Duration::from_millis(300));
+            let mut kept: Vec<String> = ev.lines.drain(before..).filter(|l| !l.starts_with("SoftHangupRequest ")).collect();
+            kept.dedup();
+            if ev.lines.last() == kept.first() {
+                kept.remove(0);
+            }
+            ev.lines.extend(kept);
+        }
+        flood.finish.send(false).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while ev.gone.is_none() {
+            assert!(Instant::now() < deadline, "the channel never went after the server closed");
+            ev.pump(&ami, Duration::from_millis(200));
+        }
+    }
+    ev.pump(&ami, Duration::from_millis(300));
+    let (env, received) = flood.handle.join().unwrap();
+    out.push(format!("server: environment of {} lines, agi_network_script: {:?}", env.len(), env.iter().find(|l| l.starts_with("agi_network_script")).cloned().unwrap_or_default()));
+    out.extend(received_summary(&received).into_iter().map(|l| format!("server received: {l}")));
+    out.extend(ev.lines);
+    eprintln!("{:?}: {} commands ran before the answers were stuck, {} in all; channel gone {:?} after the hangup", ast.flavour, stuck_at, ev.execs, gone_after);
+    (out, gone_after)
+}
+
+fn compare_flavours(what: &str, scenario: impl Fn(Flavour) -> Vec<String>) {
+    let stock = scenario(Flavour::Stock);
+    let ours = scenario(Flavour::Ours);
+    let dir = project_dir().join("target");
+    let _ = std::fs::write(dir.join(format!("hardening-{what}-stock.txt")), stock.join("\n"));
+    let _ = std::fs::write(dir.join(format!("hardening-{what}-ours.txt")), ours.join("\n"));
+    assert_eq!(stock, ours, "{what}: ours differs from stock");
+}
+
+#[test]
+fn a_fastagi_server_that_stops_reading_holds_the_session_as_in_stock() {
+    compare_flavours("fastagi-stops-reading", |flavour| {
+        let ast = Asterisk::start(flavour);
+        let (out, _) = flooded(&ast, false);
+        if flavour == Flavour::Ours {
+            // The session is over: the module unloads.
+            wait_no_channels(&ast, TIMEOUT);
+            let said = ast.cli("module unload res_agi_rs.so");
+            assert!(ast.cli("module show like res_agi_rs").contains("0 modules loaded"), "unload refused after the session: {said}");
+        }
+        out
+    });
+}
+
+#[test]
+fn with_agiexitonhangup_a_stuck_fastagi_session_ends_soon_after_the_hangup_as_in_stock() {
+    compare_flavours("fastagi-stops-reading-exit", |flavour| {
+        let ast = Asterisk::start(flavour);
+        let (out, took) = flooded(&ast, true);
+        let took = took.unwrap_or_else(|| panic!("{flavour:?}: the channel was still there 30 s after the hangup"));
+        eprintln!("{flavour:?}: channel gone {} ms after the hangup", took.as_millis());
+        out
+    });
+}
