@@ -27,11 +27,35 @@ impl Owner {
     pub fn update<T>(&self, f: impl FnOnce(&mut Option<Vec<u8>>) -> T) -> T {
         f(&mut self.0.lock().unwrap_or_else(|p| p.into_inner()))
     }
+    /// `Action: AGIClaim`: `claim_rule` under the owner's lock (two racing claims cannot both
+    /// win). Err(the owner) when refused.
+    pub fn claim(&self, wanted: &[u8], current: &[u8]) -> Result<(), Vec<u8>> {
+        self.update(|owner| claim_rule(owner, wanted, current))
+    }
     fn append_to(&self, body: &mut Vec<u8>) {
         if let Some(o) = self.0.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
             append_field(body, "Owner", o);
         }
     }
+}
+
+/// AGIClaim's rule (docs/actions.md), pure: `wanted` takes the channel when it has no owner,
+/// when `wanted` owns it already, or when `current` names its owner (a hand-over; with
+/// `wanted` empty, a release). Otherwise the channel stays as it is: Err(its owner).
+pub fn claim_rule(owner: &mut Option<Vec<u8>>, wanted: &[u8], current: &[u8]) -> Result<(), Vec<u8>> {
+    match owner {
+        Some(o) if o.as_slice() != wanted && o.as_slice() != current => Err(o.clone()),
+        _ => {
+            *owner = if wanted.is_empty() { None } else { Some(wanted.to_vec()) };
+            Ok(())
+        }
+    }
+}
+
+/// Whether `token` may be an owner: it goes into every event of the call as a header value,
+/// so it holds no control character.
+pub fn valid_owner(token: &[u8]) -> bool {
+    !token.iter().any(|&b| b < b' ' || b == 0x7f)
 }
 
 /// Why a queued command was cancelled instead of run.

@@ -136,20 +136,13 @@ pub fn action_claim(action: &Action) -> i32 {
     let Some((chan, session)) = target(action) else { return 0 };
     let wanted = action.header(c"Owner");
     let current = action.header(c"CurrentOwner");
-    if wanted.iter().any(|&b| b < b' ' || b == 0x7f) {
-        // The token goes into every event of the call as a header value.
+    if !crate::events::valid_owner(&wanted) {
         action.send_error("Owner may not contain control characters");
         return 0;
     }
-    // One decision under the owner's lock: two racing claims cannot both win.
-    let outcome = session.owner().update(|owner| match owner {
-        Some(o) if *o != wanted && *o != current => Err(o.clone()),
-        _ => {
-            *owner = if wanted.is_empty() { None } else { Some(wanted.clone()) };
-            Ok(())
-        }
-    });
-    match outcome {
+    // One decision under the owner's lock (the rule: events::claim_rule, also tested inside
+    // Asterisk by src/selftest.rs).
+    match session.owner().claim(&wanted, &current) {
         Err(by) => action.send_error(&owned_text(&chan, &by)),
         Ok(()) if wanted.is_empty() => action.send_ack(&format!("Channel {} released", chan.name())),
         Ok(()) => action.send_ack(&format!("Channel {} claimed by {}", chan.name(), String::from_utf8_lossy(&wanted))),

@@ -4,6 +4,7 @@
 //! Asterisk test per entry of `TESTS` and calls `run` with its index.
 use crate::encode::{body, uri_encode};
 use crate::env;
+use crate::events::{claim_rule, valid_owner};
 use crate::ffi::channel::EnvFacts;
 use crate::parse::{parse_args, scan_int, MAX_ARGS};
 use crate::session::{check_owner, Asker, PushError, Queued, Session};
@@ -51,6 +52,8 @@ fn encoding() -> Result<(), String> {
     check!(uri_encode(&long).len() == 5000, "no 1 KB cut");
     let b = body(Vec::new(), &[("CommandID", b"a\r\nEvent: Forged"), ("Channel", b"Local/x;2")]);
     check!(b == b"CommandID: a  Event: Forged\r\nChannel: Local/x;2\r\n", "no header forged: {:?}", String::from_utf8_lossy(&b));
+    let b = body(Vec::new(), &[("Command", b"NOOP\0x")]);
+    check!(b == b"Command: NOOP x\r\n", "no NUL reaches C: {:?}", String::from_utf8_lossy(&b));
     Ok(())
 }
 
@@ -109,17 +112,28 @@ fn queue() -> Result<(), String> {
 }
 
 fn ownership() -> Result<(), String> {
+    // The rule itself (events::claim_rule, what Action: AGIClaim decides with).
+    let mut o: Option<Vec<u8>> = None;
+    check!(claim_rule(&mut o, b"", b"").is_ok() && o.is_none(), "releasing an unowned channel: still unowned");
+    check!(claim_rule(&mut o, b"appa", b"").is_ok() && o.as_deref() == Some(b"appa".as_slice()), "an unowned channel is taken");
+    check!(claim_rule(&mut o, b"appa", b"").is_ok() && o.as_deref() == Some(b"appa".as_slice()), "the owner may claim again");
+    check!(claim_rule(&mut o, b"appb", b"") == Err(b"appa".to_vec()) && o.as_deref() == Some(b"appa".as_slice()), "first claim wins: {o:?}");
+    check!(claim_rule(&mut o, b"appb", b"appb").is_err(), "CurrentOwner must name the owner");
+    check!(claim_rule(&mut o, b"", b"").is_err() && o.is_some(), "only the owner releases");
+    // Through a queue's Owner, as manager.rs calls it, with who may command the channel.
     let s = Session::new();
     check!(check_owner(&s, Asker::Ami(b"anyone")).is_ok() && check_owner(&s, Asker::Cli).is_ok(), "unowned: everyone");
-    // First claim wins, as AGIClaim does.
-    let claimed = s.owner().update(|o| if o.is_none() { *o = Some(b"appa".to_vec()); true } else { false });
-    let again = s.owner().update(|o| if o.is_none() { *o = Some(b"appb".to_vec()); true } else { false });
-    check!(claimed && !again, "first claim wins");
+    check!(s.owner().claim(b"appa", b"").is_ok(), "claim");
+    check!(s.owner().claim(b"appb", b"") == Err(b"appa".to_vec()), "a second claim is refused");
     check!(check_owner(&s, Asker::Ami(b"appa")).is_ok(), "the owner may");
     check!(check_owner(&s, Asker::Ami(b"appb")) == Err(b"appa".to_vec()), "another may not");
     check!(check_owner(&s, Asker::Cli).is_ok(), "the CLI (the administrator) may");
-    s.owner().set(None);
+    check!(s.owner().claim(b"appb", b"appa").is_ok() && s.owner().get().as_deref() == Some(b"appb".as_slice()), "hand-over with CurrentOwner");
+    check!(check_owner(&s, Asker::Ami(b"appa")) == Err(b"appb".to_vec()), "the old owner may not any more");
+    check!(s.owner().claim(b"", b"appa").is_err(), "a release naming a former owner is refused");
+    check!(s.owner().claim(b"", b"appb").is_ok() && s.owner().get().is_none(), "released by its owner");
     check!(check_owner(&s, Asker::Ami(b"appb")).is_ok(), "released: everyone");
+    check!(valid_owner(b"app-1 x") && !valid_owner(b"a\r\nEvent: x") && !valid_owner(b"a\0") && !valid_owner(b"\x7f"), "tokens without control characters only");
     Ok(())
 }
 
