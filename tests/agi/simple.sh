@@ -12,7 +12,13 @@ for v in AST_CONFIG_DIR AST_CONFIG_FILE AST_MODULE_DIR AST_SPOOL_DIR AST_MONITOR
     eval "val=\$$v"
     echo "$v ends in $(basename "$val")" >> "$out"
 done
-echo "fds: $(ls /proc/$$/fd | sort -n | tr '\n' ' ')" >> "$out"
+# Listed by ls itself into a file: a command substitution or a pipe would race with the shell
+# closing its own end of that pipe after the fork (seen under load: an extra fd 4).
+if [ "$out" != /dev/null ]; then
+    ls /proc/$$/fd > "$out.fds"
+    echo "fds: $(sort -n "$out.fds" | tr '\n' ' ')" >> "$out"
+    rm -f "$out.fds"
+fi
 for cmd in "NOOP" "GET VARIABLE AGISCRIPTVAR" "SET VARIABLE FROMSH yes" "GET VARIABLE FROMSH" "EXEC Set X=1" "NO SUCH COMMAND" "VERBOSE \"from sh\" 1"; do
     echo "$cmd"
     read -r resp
