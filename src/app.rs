@@ -222,7 +222,10 @@ fn command_loop(chan: &Chan, session: &Session, run: RunId, events: &mut Emitter
             // What AGIInterrupt will use to stop it (see crate::interrupt).
             let fds = session.start_command(run, cmd.command.as_bytes());
             let outcome = engine::run(chan, events, &mut io, cmd.command.as_bytes(), false, fds, Some(session.interrupt_flag()));
-            let interrupted = session.finish_command(chan);
+            // (Tests: time for a masquerade and an interrupt between a command's return and
+            // its finish; tests/hardening.rs.)
+            failpoint::pause(cmd.command.as_bytes(), " _TEST SLOW FINISH", 3000);
+            let interrupted = session.finish_command(run, chan);
             events.async_exec_full(&outcome.text, &cmd.id, interrupted);
             *current = None;
             hungup = chan.check_hangup();

@@ -1,6 +1,7 @@
 //! Test failpoints: named places that panic on purpose, to prove that every guard holds
-//! (a panic never reaches Asterisk, and every command still ends in one result). They exist
-//! only when Asterisk's environment had RES_AGI_RS_FAILPOINTS=1 when the module loaded.
+//! (a panic never reaches Asterisk, and every command still ends in one result), or that
+//! pause, to widen a race window a test must hit every time. They exist only when Asterisk's
+//! environment had RES_AGI_RS_FAILPOINTS=1 when the module loaded.
 use std::sync::atomic::{AtomicBool, Ordering};
 
 static ENABLED: AtomicBool = AtomicBool::new(false);
@@ -18,5 +19,13 @@ pub fn load() {
 pub fn hit(text: &[u8], name: &str) {
     if enabled() && text.eq_ignore_ascii_case(name.as_bytes()) {
         panic!("failpoint {name}");
+    }
+}
+
+/// Sleeps `ms` when failpoints are on and `text` ends with the failpoint's trigger `name`
+/// (any case), e.g. a command line with ` _TEST SLOW FINISH` after its own words.
+pub fn pause(text: &[u8], name: &str, ms: u64) {
+    if enabled() && text.len() >= name.len() && text[text.len() - name.len()..].eq_ignore_ascii_case(name.as_bytes()) {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
     }
 }

@@ -37,6 +37,8 @@ pub enum PushError {
 
 /// The command a run is executing now.
 struct Running {
+    /// The run executing it.
+    run: RunId,
     line: Vec<u8>,
     started: Instant,
     stop: Stop,
@@ -79,6 +81,10 @@ struct Inner {
     /// The control descriptor of interruptible commands, made by a run's first one and
     /// closed when the run ends (no descriptor for a parked channel that never needs one).
     ctrl: Option<EventFd>,
+    /// Commands that were running when a masquerade moved the queue to another channel
+    /// object (with their run's control descriptor): they finish on the old object, out of
+    /// reach of an interrupt, which finds the queue through the new one (issue 18).
+    moved_away: Vec<(Running, Option<EventFd>)>,
 }
 
 /// Why an interrupt was refused.
@@ -137,7 +143,7 @@ impl Session {
             fds.ctrl = inner.ctrl.as_ref().map_or(-1, EventFd::raw);
         }
         self.interrupted.set(false);
-        inner.running = Some(Running { line: line.to_vec(), started: Instant::now(), stop, interrupted: false });
+        inner.running = Some(Running { run, line: line.to_vec(), started: Instant::now(), stop, interrupted: false });
         fds
     }
 
@@ -147,20 +153,27 @@ impl Session {
     /// eventfd drained, or exactly our soft-hangup bit cleared (no later command has started
     /// yet, so the bit is this command's), and a file the stopped command left attached is
     /// closed. The channel lock is not taken: an uninterrupted command costs one queue lock.
-    pub fn finish_command(&self, chan: &Chan) -> bool {
+    /// A command a masquerade moved away (`moved`) is finished the same way on `chan`, the
+    /// old channel object it ran on; its control descriptor is closed now that it returned.
+    pub fn finish_command(&self, run: RunId, chan: &Chan) -> bool {
         let stop = {
             let mut inner = lock(&self.inner);
-            match inner.running.take() {
-                Some(r) if r.interrupted => {
-                    if r.stop == Stop::Ctrl {
-                        if let Some(c) = &inner.ctrl {
-                            c.drain();
-                        }
-                    }
-                    r.stop
-                }
-                _ => return false,
+            let (r, moved_ctrl) = match inner.running.take_if(|r| r.run == run) {
+                Some(r) => (r, None),
+                None => match inner.moved_away.iter().position(|(r, _)| r.run == run) {
+                    Some(i) => inner.moved_away.swap_remove(i),
+                    None => return false,
+                },
+            };
+            if !r.interrupted {
+                return false;
             }
+            if r.stop == Stop::Ctrl {
+                if let Some(c) = moved_ctrl.as_ref().or(inner.ctrl.as_ref()) {
+                    c.drain();
+                }
+            }
+            r.stop
         };
         if stop == Stop::Softhangup {
             chan.clear_interrupt_softhangup();
@@ -263,6 +276,7 @@ impl Session {
     /// waits for the channel's next run. Nothing when the queue had moved to another channel.
     pub fn end(&self, run: RunId, cancel: bool, headers: Vec<u8>) -> Vec<Queued> {
         let mut inner = lock(&self.inner);
+        inner.moved_away.retain(|(r, _)| r.run != run);
         if inner.run != Some(run) {
             return Vec::new();
         }
@@ -278,9 +292,17 @@ impl Session {
 
     /// A masquerade moved the queue (with the datastore) to the channel that took over this
     /// channel's identity: the run on the old channel object stops serving it, and what is
-    /// queued waits for that channel's next run.
+    /// queued waits for that channel's next run. The command it is running (if any) finishes
+    /// on the old object: it is set aside with its run's control descriptor, so that an
+    /// interrupt, which finds the queue through the new object by name, cannot reach it (its
+    /// soft-hangup bit would land on the new object, and nothing would clear it there).
     pub fn moved(&self) {
-        lock(&self.inner).run = None;
+        let mut inner = lock(&self.inner);
+        inner.run = None;
+        let ctrl = inner.ctrl.take();
+        if let Some(r) = inner.running.take() {
+            inner.moved_away.push((r, ctrl));
+        }
     }
 
     /// Closes the queue for good and returns what was still in it, oldest first.

@@ -299,3 +299,72 @@ fn with_agiexitonhangup_a_stuck_fastagi_session_ends_soon_after_the_hangup_as_in
         out
     });
 }
+
+// ---- Defect 3: AGIInterrupt and a masquerade (Action: Bridge moves the parked channel)
+
+/// The ";2" half of a Local call into `waiting@agi` (Wait(3600)): its channel name.
+fn waiting_call(ami: &Ami, tag: &str) -> String {
+    let (id1, id2) = (format!("{tag}-1"), format!("{tag}-2"));
+    let r = ami.action(&[
+        ("Action", "Originate"),
+        ("Channel", "Local/waiting@agi"),
+        ("Application", "Wait"),
+        ("Data", "3600"),
+        ("Async", "true"),
+        ("ChannelId", &id1),
+        ("OtherChannelId", &id2),
+    ]);
+    assert_eq!(r.get("Response"), Some("Success"), "{r:?}");
+    let m = ami.wait_event(TIMEOUT, |m| m.is_event("Newexten") && m.get("Uniqueid") == Some(&id2) && m.get("Application") == Some("Wait"));
+    m.get("Channel").unwrap().to_string()
+}
+
+fn bridges(ast: &Asterisk) -> String {
+    ast.cli("bridge show all")
+}
+
+#[test]
+fn an_interrupt_after_a_masquerade_leaves_no_bit_and_the_bridged_call_stays_up() {
+    let mut ast = Asterisk::start_with_env(Flavour::Ours, &[("RES_AGI_RS_FAILPOINTS", "1")]);
+    let ami = ast.ami();
+    let p = park(&ami, "park", "");
+    let other = waiting_call(&ami, "bridgeb");
+    // An interruptible command (soft-hangup bit); the failpoint holds its finish for 3 s
+    // after it returned, the window in which the interrupt comes.
+    let line = "EXEC Wait 30 _TEST SLOW FINISH";
+    let r = ami.action(&[("Action", "AGI"), ("Channel", &p.channel), ("Command", line), ("CommandID", "w")]);
+    assert_eq!(r.get("Response"), Some("Success"), "{r:?}");
+    ami.wait_event(TIMEOUT, |m| m.is_event("AGIExecStart") && m.get("Command") == Some(line));
+    std::thread::sleep(Duration::from_millis(200));
+    // Action: Bridge yanks both calls out of their dialplan: the parked channel is moved
+    // (ast_channel_move) into a surrogate with its name and uniqueid, and our queue with it.
+    // The command returns on the old channel object (hung up by the move): its AGIExecEnd.
+    let bridge = ami.send(&[("Action", "Bridge"), ("Channel1", &p.channel), ("Channel2", &other)]);
+    ami.wait_event(TIMEOUT, |m| m.is_event("AGIExecEnd") && m.get("Command") == Some(line));
+    // The interrupt finds the channel by name: the one that now carries the parked call. The
+    // command it would stop ran on the old channel object and is finishing there.
+    let r = ami.action(&[("Action", "AGIInterrupt"), ("Channel", &p.channel)]);
+    assert_eq!(r.get("Response"), Some("Error"), "the interrupt reached a command of another channel object: {r:?}");
+    assert_eq!(r.get("Message"), Some(format!("No AGI command running on channel {}", p.channel).as_str()), "{r:?}");
+    let r = ami.wait_response(&bridge);
+    assert_eq!(r.get("Response"), Some("Success"), "Bridge: {r:?}");
+    let w = ami.wait_event(TIMEOUT, |m| m.is_event("AsyncAGIExec") && m.get("CommandId") == Some("w"));
+    assert_eq!(w.get("Interrupted"), None, "{w:?}");
+    // Past the failpoint's 3 s: the bridged call is still up, both channels in the bridge
+    // (a soft-hangup bit left on the moved channel makes it leave the bridge and hang up).
+    std::thread::sleep(Duration::from_millis(1000));
+    let hangups: Vec<Message> = ami.snapshot().into_iter().filter(|m| m.is_event("Hangup") && m.get("Uniqueid") == Some(p.uniqueid.as_str())).collect();
+    assert!(hangups.is_empty(), "the bridged call was dropped: {hangups:?}");
+    let shown = bridges(&ast);
+    assert!(shown.lines().any(|l| l.contains(" 2 basic ")), "no bridge with both calls:\n{shown}");
+    let chans = ast.cli("core show channels concise");
+    assert!(chans.lines().any(|l| l.starts_with(&format!("{}!", p.channel)) && l.contains("!Up!")), "the parked call's channel is gone:\n{chans}");
+    // The queue moved with the call: a command waits there for its next Async AGI run.
+    let r = ami.action(&[("Action", "AGI"), ("Channel", &p.channel), ("Command", "NOOP"), ("CommandID", "after")]);
+    assert_eq!(r.get("Message"), Some("Added AGI command to queue"), "{r:?}");
+    ast.cli("channel request hangup all");
+    let c = ami.wait_event(TIMEOUT, |m| m.is_event("AsyncAGIExec") && m.get("CommandId") == Some("after"));
+    assert_eq!(c.get("Cancelled"), Some("hangup"), "{c:?}");
+    wait_no_channels(&ast, TIMEOUT);
+    assert!(ast.is_running());
+}
