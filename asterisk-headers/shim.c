@@ -390,6 +390,9 @@ struct rs_event {
 
 static struct stasis_message_vtable *rs_event_vtable;
 static struct stasis_message_type *rs_event_type;
+/* RES_AGI_RS_FAILPOINTS=1 at load (src/failpoint.rs): an AGIExecStart whose command ends with
+ * "_TEST HOLD ROUTER" holds the manager's router in to_ami for 10 s (tests/hardening.rs). */
+static int rs_failpoints;
 
 static struct ast_manager_event_blob *rs_event_to_ami(struct stasis_message *msg)
 {
@@ -398,11 +401,21 @@ static struct ast_manager_event_blob *rs_event_to_ami(struct stasis_message *msg
 	if (ev->barrier) {
 		return NULL;
 	}
+	if (rs_failpoints && !strcmp(ev->name, "AGIExecStart") && strstr(ev->body, "_TEST HOLD ROUTER\r\n")) {
+		int i;
+
+		for (i = 0; i < 10000; i++) {
+			usleep(1000);
+		}
+	}
 	return ast_manager_event_blob_create(EVENT_FLAG_AGI, ev->name, "%s", ev->body);
 }
 
 int rs_shim_events_init(void)
 {
+	const char *failpoints = getenv("RES_AGI_RS_FAILPOINTS");
+
+	rs_failpoints = failpoints && !strcmp(failpoints, "1");
 	rs_event_vtable = ast_calloc(1, sizeof(*rs_event_vtable));
 	if (!rs_event_vtable) {
 		return -1;
@@ -465,35 +478,39 @@ void rs_shim_event_publish(struct ast_channel *chan, const char *name, const cha
 }
 
 /* Returns 0 when every subscriber of the manager topic dropped the barrier within
- * timeout_ms, -1 otherwise. Our reference is the only one left then (the message held the
- * other one). */
+ * timeout_ms: then nothing will call to_ami any more, and the type is released. Returns -1
+ * otherwise (the barrier could not be sent, or a subscriber still holds it: the router may be
+ * inside to_ami), leaving the type and to_ami as they were: the module must stay loaded. */
 int rs_shim_events_cleanup(int timeout_ms)
 {
-	int res = 0;
-
 	if (rs_event_type) {
 		struct rs_event *ev = rs_event_new(1, "", "");
 		struct stasis_message *msg = ev ? stasis_message_create(rs_event_type, ev) : NULL;
-		int waited = 0;
+		struct timeval start = ast_tvnow();
+		int drained;
 
-		res = -1;
-		if (msg) {
-			stasis_publish(ast_manager_get_topic(), msg);
-			ao2_ref(msg, -1);
-			while (ao2_ref(ev, 0) > 1 && waited < timeout_ms) {
-				usleep(1000);
-				waited++;
-			}
-			res = ao2_ref(ev, 0) > 1 ? -1 : 0;
+		if (!msg) {
+			ao2_cleanup(ev);
+			return -1;
 		}
-		ao2_cleanup(ev);
+		stasis_publish(ast_manager_get_topic(), msg);
+		ao2_ref(msg, -1);
+		/* Our reference is the only one left once the message is gone. */
+		while (ao2_ref(ev, 0) > 1 && ast_tvdiff_ms(ast_tvnow(), start) < timeout_ms) {
+			usleep(1000);
+		}
+		drained = ao2_ref(ev, 0) <= 1;
+		ao2_ref(ev, -1);
+		if (!drained) {
+			return -1;
+		}
 		rs_event_vtable->to_ami = NULL;
 		ao2_cleanup(rs_event_type);
 		rs_event_type = NULL;
 	}
 	/* rs_event_vtable is left allocated on purpose (see above). */
 	rs_event_vtable = NULL;
-	return res;
+	return 0;
 }
 
 /* ---- AGI scripts: fork/exec as stock's launch_script ----

@@ -21,6 +21,7 @@ pub fn action_agi(action: &Action) -> i32 {
         return 0;
     }
     crate::failpoint::hit(&command, "_TEST PANIC ACTION");
+    crate::failpoint::pause(&command, "_TEST HOLD ACTION", 10_000);
     let Some(chan) = ChannelRef::by_name(&channel) else {
         action.send_error(&format!("Channel {} does not exist.", String::from_utf8_lossy(&channel)));
         return 0;

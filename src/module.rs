@@ -26,6 +26,8 @@ static LEDGER: Mutex<Vec<Registration>> = Mutex::new(Vec::new());
 
 /// How long unload waits for the manager to format the events already published.
 const EVENTS_DRAIN_MS: i32 = 5000;
+/// How long unload waits for threads still inside one of our callbacks.
+const THREADS_DRAIN: std::time::Duration = std::time::Duration::from_secs(5);
 
 fn register(r: Registration) -> bool {
     match r {
@@ -43,7 +45,8 @@ fn register(r: Registration) -> bool {
     }
 }
 
-fn undo(r: Registration) {
+/// Undoes one registration; false (logged) when Asterisk kept it.
+fn undo(r: Registration) -> bool {
     let ok = match r {
         Registration::Events => misc::events_cleanup(EVENTS_DRAIN_MS),
         Registration::Relay => {
@@ -63,11 +66,23 @@ fn undo(r: Registration) {
     if !ok {
         crate::ast_log!(Warning, "res_agi_rs: could not undo registration {r:?}");
     }
+    ok
 }
 
 fn undo_all(ledger: &mut Vec<Registration>) {
     while let Some(r) = ledger.pop() {
         undo(r);
+    }
+}
+
+/// A refused unload puts back what it had undone (`undone`: newest registration first).
+fn redo(ledger: &mut Vec<Registration>, undone: Vec<Registration>) {
+    for r in undone.into_iter().rev() {
+        if register(r) {
+            ledger.push(r);
+        } else {
+            crate::ast_log!(Error, "res_agi_rs: could not put registration {r:?} back after a refused unload");
+        }
     }
 }
 
@@ -132,15 +147,61 @@ pub fn unload() -> bool {
         crate::ast_log!(Warning, "res_agi_rs: cannot unload while {inside} thread(s) are running its code; try again");
         return false;
     }
-    undo_all(&mut LEDGER.lock().unwrap_or_else(|p| p.into_inner()));
-    // Nothing can enter any more. A thread that came in while the registrations went (a
-    // manager action or CLI command already dispatched) is waited for; one counted out still
-    // has its return to run, a few instructions in this library: it gets a moment before
-    // Asterisk unmaps the code (a forced unload does not wait for the core's use count).
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    crate::failpoint::unload_pause();
+    let mut ledger = LEDGER.lock().unwrap_or_else(|p| p.into_inner());
+    // Every registration but the event type goes, newest first: then nothing can enter any
+    // more. The type goes last, once nothing of ours can publish an event.
+    let mut undone = Vec::new();
+    while let Some(&r) = ledger.last() {
+        if matches!(r, Registration::Events) {
+            break;
+        }
+        ledger.pop();
+        if !undo(r) {
+            // Asterisk kept it (a CLI entry in use) and would call into unmapped code.
+            ledger.push(r);
+            redo(&mut ledger, undone);
+            crate::ast_log!(Warning, "res_agi_rs: cannot unload: registration {r:?} could not be undone; the others are back");
+            return false;
+        }
+        undone.push(r);
+    }
+    // A thread that came in while the registrations went (a manager action or CLI command
+    // already dispatched) is waited for; if one is still inside after the wait, the unload
+    // is refused and the registrations put back: dlclose would unmap the code it runs.
+    let deadline = std::time::Instant::now() + THREADS_DRAIN;
     while crate::ffi::callback::threads_inside() > 0 && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
+    let inside = crate::ffi::callback::threads_inside();
+    if inside > 0 {
+        redo(&mut ledger, undone);
+        crate::ast_log!(
+            Warning,
+            "res_agi_rs: cannot unload: {inside} thread(s) still running its code after {} s; registrations put back",
+            THREADS_DRAIN.as_secs()
+        );
+        return false;
+    }
+    // The manager's router formats our events in our code (to_ami): a barrier through its
+    // topic proves it has formatted every one. If it has not within the wait, the type stays
+    // and the unload is refused, registrations put back.
+    if ledger.last().is_some_and(|r| matches!(r, Registration::Events)) {
+        if !misc::events_cleanup(EVENTS_DRAIN_MS) {
+            redo(&mut ledger, undone);
+            crate::ast_log!(
+                Warning,
+                "res_agi_rs: cannot unload: the manager has not formatted this module's events after {} s; registrations put back",
+                EVENTS_DRAIN_MS / 1000
+            );
+            return false;
+        }
+        ledger.pop();
+    }
+    drop(ledger);
+    // A thread counted out still has its return to run, a few instructions in this library:
+    // it gets a moment before Asterisk unmaps the code (a forced unload does not wait for the
+    // core's use count).
     std::thread::sleep(std::time::Duration::from_millis(10));
     // What statics hold goes now: dlclose runs no Rust destructor.
     crate::engine::unload_docs();

@@ -368,3 +368,77 @@ fn an_interrupt_after_a_masquerade_leaves_no_bit_and_the_bridged_call_stays_up()
     wait_no_channels(&ast, TIMEOUT);
     assert!(ast.is_running());
 }
+
+// ---- Defect 4: unload goes ahead only when its waits succeed
+
+fn loaded(ast: &Asterisk) -> bool {
+    ast.cli("module show like res_agi_rs").contains("1 modules loaded")
+}
+
+/// After a refused unload everything is back: a call parks and runs a command, the CLI and
+/// the manager actions answer; once the call is gone the module unloads.
+fn everything_back_then_unload(ast: &mut Asterisk, ami: &Ami) {
+    let p = park(ami, "park", "");
+    assert_eq!(agi_result(ami, &p, "NOOP"), "200 result=0\n");
+    assert!(ast.cli("agi show commands").contains("answer"), "CLI entries not back");
+    let r = ami.action(&[("Action", "AGIChannels")]);
+    assert_eq!(r.get("Response"), Some("Success"), "AGIChannels not back: {r:?}");
+    ast.cli("channel request hangup all");
+    wait_no_channels(ast, TIMEOUT);
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let said = ast.cli("module unload res_agi_rs.so");
+        if !loaded(ast) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the module never unloaded: {said}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(ast.is_running(), "Asterisk died; log:\n{}", ast.log());
+    assert!(ast.cli("core show uptime").contains("System uptime"));
+}
+
+#[test]
+fn unload_is_refused_while_the_router_is_formatting_our_events() {
+    let mut ast = Asterisk::start_with_env(Flavour::Ours, &[("RES_AGI_RS_FAILPOINTS", "1")]);
+    let ami = ast.ami();
+    let p = park(&ami, "park", "");
+    // The manager's router formats this command's AGIExecStart in our to_ami (shim.c) and the
+    // failpoint keeps it there 10 s.
+    let r = ami.action(&[("Action", "AGI"), ("Channel", &p.channel), ("Command", "NOOP _TEST HOLD ROUTER"), ("CommandID", "hold")]);
+    assert_eq!(r.get("Response"), Some("Success"), "{r:?}");
+    std::thread::sleep(Duration::from_millis(300));
+    ast.cli("channel request hangup all");
+    wait_no_channels(&ast, TIMEOUT);
+    // Nothing of ours runs but the router: the unload's barrier waits 5 s, then the unload is
+    // refused and the registrations are put back (before: it went ahead, and dlclose took the
+    // code from under the router).
+    let t = Instant::now();
+    let said = ast.cli("module unload res_agi_rs.so");
+    assert!(loaded(&ast), "unload went ahead with the router inside to_ami: {said}");
+    assert!(t.elapsed() >= Duration::from_secs(5), "refused before the barrier's wait: {:?}", t.elapsed());
+    ast.wait_log("res_agi_rs: cannot unload: the manager has not formatted this module's events after 5 s; registrations put back");
+    // The router comes out and the held events go on.
+    let e = ami.wait_event(Duration::from_secs(15), |m| m.is_event("AsyncAGIExec") && m.get("CommandId") == Some("hold"));
+    assert!(e.get("Result").is_some(), "{e:?}");
+    everything_back_then_unload(&mut ast, &ami);
+}
+
+#[test]
+fn unload_is_refused_while_a_thread_is_still_inside_after_the_wait() {
+    // The unload pauses 2 s after its first checks; an Action: AGI comes in meanwhile and
+    // stays inside 10 s (failpoint _TEST HOLD ACTION).
+    let mut ast = Asterisk::start_with_env(Flavour::Ours, &[("RES_AGI_RS_FAILPOINTS", "1"), ("RES_AGI_RS_FAILPOINT_UNLOAD_MS", "2000")]);
+    let ami = ast.ami();
+    let said = std::thread::scope(|s| {
+        let unload = s.spawn(|| ast.cli("module unload -f res_agi_rs.so"));
+        std::thread::sleep(Duration::from_millis(500));
+        ami.send(&[("Action", "AGI"), ("Channel", "Local/nobody"), ("Command", "_TEST HOLD ACTION"), ("ActionID", "held")]);
+        unload.join().unwrap()
+    });
+    assert!(loaded(&ast), "unload went ahead with a thread inside: {said}");
+    ast.wait_log("res_agi_rs: cannot unload: 1 thread(s) still running its code after 5 s; registrations put back");
+    let r = ami.wait_event(Duration::from_secs(15), |m| m.get("ActionID") == Some("held"));
+    assert_eq!(r.get("Message"), Some("Channel Local/nobody does not exist."), "{r:?}");
+    everything_back_then_unload(&mut ast, &ami);
+}
