@@ -2,7 +2,7 @@
 //! unload path and the interrupt path found, each reproduced here against a real Asterisk
 //! (stock res_agi beside ours where stock defines the behaviour).
 mod common;
-use common::ami::{Ami, Message};
+use common::ami::{decode, Ami, Message};
 use common::*;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener};
@@ -441,4 +441,62 @@ fn unload_is_refused_while_a_thread_is_still_inside_after_the_wait() {
     let r = ami.wait_event(Duration::from_secs(15), |m| m.get("ActionID") == Some("held"));
     assert_eq!(r.get("Message"), Some("Channel Local/nobody does not exist."), "{r:?}");
     everything_back_then_unload(&mut ast, &ami);
+}
+
+// ---- Defect 5: an interrupted RECORD FILE with silence detection restores the read format
+
+fn read_format(ami: &Ami, p: &Parked) -> String {
+    agi_result(ami, p, "GET FULL VARIABLE ${CHANNEL(audioreadformat)}")
+}
+
+/// A call parked with `Codecs: ulaw` (its read format ulaw, not signed linear).
+fn park_ulaw(ami: &Ami, tag: &str) -> Parked {
+    let (id1, id2) = (format!("{tag}-1"), format!("{tag}-2"));
+    let r = ami.action(&[
+        ("Action", "Originate"),
+        ("Channel", "Local/park@agi"),
+        ("Application", "Wait"),
+        ("Data", "3600"),
+        ("Async", "true"),
+        ("Codecs", "ulaw"),
+        ("ChannelId", &id1),
+        ("OtherChannelId", &id2),
+    ]);
+    assert_eq!(r.get("Response"), Some("Success"), "{r:?}");
+    let start = ami.wait_event(TIMEOUT, |m| m.is_event("AsyncAGIStart") && m.get("Uniqueid") == Some(&id2));
+    Parked { channel: start.get("Channel").unwrap().to_string(), uniqueid: id2, start }
+}
+
+/// RECORD FILE with `s=5` that ends by its timeout restores the read format, on stock and ours.
+#[test]
+fn record_file_with_silence_detection_restores_the_read_format_as_stock() {
+    for flavour in [Flavour::Stock, Flavour::Ours] {
+        let ast = Asterisk::start(flavour);
+        let ami = ast.ami();
+        let p = park_ulaw(&ami, "recs");
+        assert_eq!(read_format(&ami, &p), "200 result=1 (ulaw)\n");
+        let r = agi_result(&ami, &p, "RECORD FILE /tmp/res_agi_rs_silence wav # 500 s=5");
+        assert!(r.starts_with("200 result=0 (timeout) endpos="), "{flavour:?}: {r:?}");
+        assert_eq!(read_format(&ami, &p), "200 result=1 (ulaw)\n", "{flavour:?}");
+    }
+}
+
+/// Stopped by AGIInterrupt (ast_read returns NULL under the interrupt bit), it restores the
+/// read format too (before: the channel was left reading signed linear).
+#[test]
+fn an_interrupted_record_file_with_silence_detection_restores_the_read_format() {
+    let ast = Asterisk::start(Flavour::Ours);
+    let ami = ast.ami();
+    let p = park_ulaw(&ami, "reci");
+    let line = "RECORD FILE /tmp/res_agi_rs_interrupted wav # 30000 s=5";
+    let r = ami.action(&[("Action", "AGI"), ("Channel", &p.channel), ("Command", line), ("CommandID", "rec")]);
+    assert_eq!(r.get("Response"), Some("Success"), "{r:?}");
+    ami.wait_event(TIMEOUT, |m| m.is_event("AGIExecStart") && m.get("Command") == Some(line));
+    std::thread::sleep(Duration::from_millis(300));
+    let r = ami.action(&[("Action", "AGIInterrupt"), ("Channel", &p.channel)]);
+    assert_eq!(r.get("Response"), Some("Success"), "{r:?}");
+    let e = ami.wait_event(TIMEOUT, |m| m.is_event("AsyncAGIExec") && m.get("CommandId") == Some("rec"));
+    assert_eq!(e.get("Interrupted"), Some("yes"), "{e:?}");
+    assert!(decode(e.get("Result").unwrap()).starts_with("200 result=0 (interrupted) endpos="), "{e:?}");
+    assert_eq!(read_format(&ami, &p), "200 result=1 (ulaw)\n", "the channel was left reading another format");
 }

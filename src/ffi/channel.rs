@@ -95,6 +95,14 @@ impl Chan {
         flags & sys::AST_SOFTHANGUP_ASYNCGOTO as i32 != 0
     }
 
+    /// Whether `INTERRUPT_SOFTHANGUP` (AGIInterrupt's bit) is set now.
+    pub fn interrupt_pending(&self) -> bool {
+        let _l = self.lock();
+        // SAFETY: live channel, read under its lock.
+        let flags = unsafe { sys::ast_channel_softhangup_internal_flag(self.raw()) };
+        flags & INTERRUPT_SOFTHANGUP != 0
+    }
+
     /// `ast_waitfor`: waits up to `ms` (-1: forever) for a frame; <0 on error or hangup.
     pub fn waitfor(&self, ms: i32) -> i32 {
         // SAFETY: called on the channel's own thread, which owns reading it.

@@ -118,18 +118,27 @@ impl Chan {
                 let wait = if r.timeout_ms < 0 { -1 } else { (r.timeout_ms as i64 - elapsed()).max(0) as i32 };
                 res = sys::ast_waitfor(c, wait);
                 // On these two paths stock leaves the read format as it is (the channel is
-                // going away); the saved format's reference is released all the same.
+                // going away); the saved format's reference is released all the same. When
+                // AGIInterrupt's bit ended the wait, the channel goes on: its read format is
+                // restored as on every path that goes on (issue 18).
+                let leave = |saved: *mut sys::ast_format| {
+                    if self.interrupt_pending() {
+                        restore(saved);
+                    } else {
+                        shim::rs_shim_ao2_cleanup(saved.cast());
+                    }
+                };
                 if res < 0 {
                     sys::ast_closestream(fs);
                     stop_silgen();
-                    shim::rs_shim_ao2_cleanup(saved_format.cast());
+                    leave(saved_format);
                     return Recorded::WaitFor { res, endpos: sample_offset };
                 }
                 let f = sys::ast_read(c);
                 if f.is_null() {
                     sys::ast_closestream(fs);
                     stop_silgen();
-                    shim::rs_shim_ao2_cleanup(saved_format.cast());
+                    leave(saved_format);
                     return Recorded::Hangup { endpos: sample_offset };
                 }
                 match (*f).frametype {
