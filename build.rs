@@ -52,7 +52,7 @@ fn main() {
     for var in ["ASTERISK_INCLUDE_DIR", "RES_AGI_RS_CACHE", "ASTERISK_VERSION"] {
         println!("cargo:rerun-if-env-changed={var}");
     }
-    for file in ["asterisk-headers/wrapper.h", "asterisk-headers/shim.c", "build.rs"] {
+    for file in ["asterisk-headers/wrapper.h", "asterisk-headers/shim.c", "asterisk-headers/child_fds.h", "build.rs"] {
         println!("cargo:rerun-if-changed={file}");
     }
 

@@ -43,6 +43,8 @@
 #include "asterisk/xml.h"
 #include "asterisk/xmldoc.h"
 
+#include "child_fds.h"
+
 #if defined(RS_OPTIONAL_API)
 /* optional_api.h declares these only when OPTIONAL_API is defined (see above). */
 typedef void (*rs_optional_fn)(void);
@@ -515,8 +517,9 @@ int rs_shim_events_cleanup(int timeout_ms)
 
 /* ---- AGI scripts: fork/exec as stock's launch_script ----
  * What runs in the child after fork must be C (only async-signal-safe work is sound there in
- * a threaded process; this mirrors stock exactly). Pipes are made close-on-exec so that no
- * other child Asterisk forks meanwhile keeps them open (dup2 clears the flag on 0, 1, 3). */
+ * a threaded process; this mirrors stock). Pipes are made close-on-exec so that no other
+ * child Asterisk forks meanwhile keeps them open; the child puts them on 0, 1 and 3 without
+ * the flag, whatever numbers pipe2 returned (child_fds.h). */
 const char *rs_shim_agi_dir(void)
 {
 	return ast_config_AST_AGI_DIR;
@@ -581,12 +584,10 @@ int rs_shim_launch_script(const char *script, char *const argv[], int fds[2], in
 		setenv("AST_RUN_DIR", ast_config_AST_RUN_DIR, 1);
 		/* Don't run AGI scripts with realtime priority -- it causes audio stutter */
 		ast_set_priority(0);
-		dup2(fromast[0], STDIN_FILENO);
-		dup2(toast[1], STDOUT_FILENO);
-		if (audio) {
-			dup2(audio_p[0], STDERR_FILENO + 1);
-		} else {
-			close(STDERR_FILENO + 1);
+		/* stdin, stdout and EAGI's fd 3 (or no fd 3), none close-on-exec (child_fds.h). */
+		if (rs_child_fds(fromast[0], toast[1], audio ? audio_p[0] : -1) < 0) {
+			ast_child_verbose(1, "Failed to set up the descriptors of '%s': %s", script, strerror(errno));
+			_exit(1);
 		}
 		ast_close_fds_above_n(STDERR_FILENO + 1);
 		execv(script, argv);

@@ -892,3 +892,88 @@ fn two_command_lines_in_one_write_stall_stock_not_ours() {
         assert_eq!(answers(&script, "script: "), ["SET VARIABLE L <3000 x> -> 200 result=1", get, "done"], "{flavour:?} script");
     }
 }
+
+/// Closes descriptors inside the running Asterisk (gdb on the host, calling close() in the
+/// process with the chroot's libraries), as a module's stray close(0) would.
+fn close_in_asterisk(ast: &Asterisk, fds: &[i32]) {
+    use std::process::Command;
+    let mut cmd = Command::new("gdb");
+    cmd.args(["-p", &ast.pid().to_string(), "-batch", "-nx", "-ex"]).arg(format!("set sysroot {}", sandbox_root().display()));
+    // Only the thread gdb stopped in runs the calls.
+    cmd.args(["-ex", "set scheduler-locking on"]);
+    for fd in fds {
+        cmd.arg("-ex").arg(format!("call (int)close({fd})"));
+    }
+    let out = cmd.output().expect("gdb on the host (scripts/sandbox.sh provision installs it)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.lines().filter(|l| l.starts_with('$') && l.ends_with(" = 0")).count(), fds.len(), "gdb:\n{text}\n{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// What descriptor `fd` of process `pid` is (`pipe:[N]`, a path…).
+fn fd_link(pid: u32, fd: i32) -> String {
+    std::fs::read_link(format!("/proc/{pid}/fd/{fd}")).map(|p| p.display().to_string()).unwrap_or_else(|e| format!("({e})"))
+}
+
+/// The pids of `parent`'s children.
+fn children_of(parent: u32) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|st| st.rsplit(')').next().and_then(|r| r.split_whitespace().nth(1)) == Some(&parent.to_string()))
+        })
+        .collect()
+}
+
+/// Issue 18, defect 7: the script's pipes are close-on-exec, and the child puts them on its
+/// 0, 1 (and EAGI's 3) with dup2, which clears the flag on the copy it makes; but when pipe2
+/// returned that very number, dup2(fd, fd) changes nothing and the flag would close it at
+/// exec. Here Asterisk's descriptors 0 and 1 are closed (through gdb) while the call waits in
+/// the dialplan, so the script's first pipe is made on 0 and 1 and its stdout is fd 1 as
+/// pipe2 returned it. The script must read its environment and answers and send its
+/// commands, as with stock (plain pipes, no flag). (Asterisk refills 0, 1 and 2 by itself:
+/// SQLite, opening astdb's journal at a commit, puts /dev/null on any of them that is free.
+/// A commit between the close and the script's launch spoils the setup, so each run checks
+/// that the script's pipe is Asterisk's fd 0 and the call is made again when it is not.)
+#[test]
+fn a_script_runs_when_its_pipes_get_descriptors_0_and_1_as_stock() {
+    let ours = compare("low-fds", |flavour| {
+        let ast = Asterisk::start(flavour);
+        // Boot's own astdb commit comes about a second after boot.
+        std::thread::sleep(Duration::from_secs(2));
+        for attempt in 1..=5 {
+            let mut low = false;
+            let during = |ami: &Ami, call: &Call| {
+                let looping = |m: &common::ami::Message| m.is_event("Newexten") && m.get("Application") == Some("Wait") && m.get("Uniqueid") == Some(&call.uniqueid);
+                assert!(ami.wait_present(TIMEOUT, looping), "the call never reached the dialplan's wait");
+                let channel = ami.snapshot().iter().find(|m| looping(m)).and_then(|m| m.get("Channel").map(str::to_string)).unwrap();
+                close_in_asterisk(&ast, &[0, 1]);
+                let r = ami.action(&[("Action", "Setvar"), ("Channel", &channel), ("Variable", "LOWFDS"), ("Value", "go")]);
+                assert_eq!(r.get("Response"), Some("Success"), "{r:?}");
+                // While the script runs: is Asterisk's end of the pipe the script writes its
+                // commands to on fd 0, that is, did pipe2 return 0 and 1 for that pipe?
+                let end = std::time::Instant::now() + TIMEOUT;
+                while !low && std::time::Instant::now() < end {
+                    let fd0 = fd_link(ast.pid(), 0);
+                    low = fd0.starts_with("pipe:") && !children_of(ast.pid()).is_empty();
+                    if ami.snapshot().iter().any(|m| m.get("UserEvent") == Some("AfterAGI") && m.get("Uniqueid") == Some(&call.uniqueid)) {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Vec::new()
+            };
+            let out = run_script(&ast, "lowfds", "transcript.pl", &["NOOP", "#sleep 1", "GET VARIABLE AGISCRIPT"], &[], during);
+            if low || attempt == 5 {
+                assert!(low, "{flavour:?}: in 5 calls the script's pipe never got Asterisk's descriptors 0 and 1");
+                // The dialplan's wait loop (a number of turns per run) and the environment
+                // (the file names count the attempts) are left out.
+                return out.into_iter().filter(|l| (l.starts_with("script: ") && !l.starts_with("script: env ")) || l.starts_with("AGIExec") || l.starts_with("UserEvent ")).collect();
+            }
+            eprintln!("{flavour:?}: call {attempt}: the script's pipe did not get descriptors 0 and 1 (astdb's commit took them first?): again");
+        }
+        unreachable!()
+    });
+    assert_eq!(answers(&ours, "script: "), ["NOOP -> 200 result=0", "GET VARIABLE AGISCRIPT -> 200 result=1 (transcript.pl)", "done"]);
+    assert!(ours.iter().any(|l| l.starts_with("UserEvent ") && l.contains("Status=SUCCESS")), "{ours:#?}");
+}
