@@ -97,10 +97,12 @@ fn rss_kb(ast: &Asterisk) -> u64 {
     status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.split_whitespace().next()?.parse().ok()).expect("VmRSS")
 }
 
-/// An unload hands back to the system what malloc keeps free (the calls' memory, once they
-/// are gone), so that unload/load cycles under load do not make Asterisk's RSS climb.
+/// An unload leaves what malloc keeps free to malloc (the calls' memory, once they are gone).
+/// It used to hand it back with malloc_trim(0), which walks every arena under its lock and
+/// hands back what any module freed: a stall of 258 ms after 5,000 calls of another module
+/// (issue 18; tests/hardening.rs, docs/reliability.md).
 #[test]
-fn unload_returns_free_memory_to_the_system() {
+fn unload_leaves_free_memory_to_malloc() {
     let ast = Asterisk::start(Flavour::Ours);
     let ami = ast.ami();
     let n = 300;
@@ -115,7 +117,7 @@ fn unload_returns_free_memory_to_the_system() {
     let after = rss_kb(&ast);
     eprintln!("{n} calls gone, malloc kept {} KB free; RSS {before} KB before the unload, {after} KB after", free / 1024);
     assert!(free > 2 << 20, "the calls left little free memory to hand back ({free} bytes): the test proves nothing");
-    assert!(after + 1024 < before, "the unload handed nothing back: RSS {before} KB -> {after} KB with {} KB free in malloc", free / 1024);
+    assert!(after + 2048 >= before, "the unload trimmed malloc's free memory: RSS {before} KB -> {after} KB with {} KB free in malloc", free / 1024);
     let out = ast.cli("module load res_agi_rs.so");
     assert!(out.contains("Loaded res_agi_rs.so"), "{out}");
     let p = park(&ami, "park", "");

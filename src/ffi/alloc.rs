@@ -92,11 +92,3 @@ pub fn process_malloc() -> ProcessMalloc {
     let m = unsafe { libc::mallinfo2() };
     ProcessMalloc { arena_bytes: m.arena, in_use_bytes: m.uordblks, free_bytes: m.fordblks, mmapped_bytes: m.hblkhd }
 }
-
-/// Hands the memory malloc keeps free back to the system (glibc's `malloc_trim(0)`: every
-/// arena, whole free pages released). Called once a module unload has freed what the module
-/// held, so that an unload shows in Asterisk's RSS; it locks each arena in turn for the walk.
-pub fn release_free_memory() -> bool {
-    // SAFETY: malloc_trim takes a size and touches only malloc's own state, under its locks.
-    unsafe { libc::malloc_trim(0) == 1 }
-}
