@@ -27,7 +27,7 @@ ASTERISK_MODDIR ?= /usr/lib/x86_64-linux-gnu/asterisk/modules
 ASTERISK_ETCDIR ?= /etc/asterisk
 ASTERISK_DATADIR ?= /usr/share/asterisk
 
-.PHONY: all module sandbox asterisk ci-targets demo test test-core test-speech test-versions bench stress soak heap memcheck fuzz deb install clean
+.PHONY: all module sandbox asterisk ci-targets test-deps demo test test-core test-speech test-versions bench stress soak heap memcheck fuzz deb install clean
 
 all: module
 
@@ -67,10 +67,13 @@ $(SPEECH): tests/speech_engine/test_speech.c | asterisk
 ci-targets:
 	@for t in $(CI_TAGS); do $(MAKE) --no-print-directory module test-speech RS_TARGET=$$t || exit 1; done
 
-test: module $(SPEECH) ci-targets
+# What the tests use besides Asterisk: panoramisk, the Node client's packages, cargo-deb.
+test-deps:
 	@python3 -c 'import panoramisk' 2>/dev/null || pip install --quiet 'panoramisk==1.4'
 	@[ -d docs/examples/node/node_modules/asterisk-manager ] || npm ci --prefix docs/examples/node --no-audit --no-fund --silent
 	@command -v cargo-deb >/dev/null 2>&1 || cargo install --locked --quiet cargo-deb@3.8.0
+
+test: module $(SPEECH) ci-targets test-deps
 	scripts/fuzz.sh 20000
 	$(CARGO) test --release -- --test-threads=2
 	@for t in $(CI_TAGS); do $(MAKE) --no-print-directory test-core RS_TARGET=$$t || exit 1; done
@@ -85,7 +88,7 @@ test-core: module $(SPEECH)
 
 # Every target of the table, each with the full suite where it applies (scripts/test-versions.sh):
 # writes docs/versions.md and the README's compatibility table from the run.
-test-versions:
+test-versions: test-deps
 	scripts/test-versions.sh $(SOURCE_TAGS)
 
 bench: module
