@@ -67,7 +67,7 @@ run_target() {
     failed=$(grep -o '; [0-9]* failed' "$log" | awk '{s += $2} END {print s + 0}')
     local verdict=pass
     [ "$status" -eq 0 ] || verdict=FAIL
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$version" "$verdict" "$files" "$passed" "$failed" "$(date -u +%F) $(((end - start) / 60)) min" >"$OUT/$t.result"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$version" "$verdict" "$files" "$passed" "$failed" "$(date -u +%F), $(git rev-parse --short HEAD), $(((end - start) / 60)) min" >"$OUT/$t.result"
     echo "== $t: $verdict ($passed passed, $failed failed, $(((end - start) / 60)) min; log $log) =="
     [ "$status" -eq 0 ] || grep -E '^test .* FAILED$|panicked at' "$log" | head -20
     return "$status"
