@@ -34,6 +34,17 @@ struct Plan {
     interrupts: usize,
     /// Alternating rounds of the per-call rows (stock, ours, stock, ours…).
     rounds: usize,
+    /// The Async AGI rows against the floors (alternating rounds): samples of each round trip
+    /// (Ping, Setvar → VarSet, NOOP; stock's NOOPs are fewer, each costs its 100 ms poll),
+    /// NOOPs per channel on 10 calls × 4 in flight, pipelined Setvars for the router's
+    /// ceiling, and the 1,000-call row.
+    floor_samples: usize,
+    floor_noops_stock: usize,
+    ten_per_channel_ours: usize,
+    ten_per_channel_stock: usize,
+    ceiling_setvars: usize,
+    scale_channels: usize,
+    scale_per_channel: usize,
 }
 
 const FULL: Plan = Plan {
@@ -53,6 +64,13 @@ const FULL: Plan = Plan {
     held_calls: 300,
     interrupts: 200,
     rounds: 5,
+    floor_samples: 1000,
+    floor_noops_stock: 20,
+    ten_per_channel_ours: 3000,
+    ten_per_channel_stock: 40,
+    ceiling_setvars: 30_000,
+    scale_channels: 1000,
+    scale_per_channel: 40,
 };
 
 const SMOKE: Plan = Plan {
@@ -72,6 +90,13 @@ const SMOKE: Plan = Plan {
     held_calls: 10,
     interrupts: 5,
     rounds: 1,
+    floor_samples: 30,
+    floor_noops_stock: 3,
+    ten_per_channel_ours: 50,
+    ten_per_channel_stock: 4,
+    ceiling_setvars: 500,
+    scale_channels: 20,
+    scale_per_channel: 8,
 };
 
 const WAIT: Duration = Duration::from_secs(120);
@@ -86,6 +111,8 @@ enum Msg {
     Exec { command_id: String, result: String },
     /// An AGIExecEnd (forwarded only while `Client::exec_ends` is on).
     ExecEnd,
+    /// A VarSet (clients logged in with `dialplan` events: the Setvar floor).
+    VarSet { value: String },
 }
 
 /// A lean AMI client: a reader thread parses and forwards only what the benchmark needs.
@@ -99,6 +126,11 @@ struct Client {
 
 impl Client {
     fn connect(port: u16) -> Client {
+        Client::connect_with(port, "agi")
+    }
+
+    /// Logged in with `Events: <events>` (the floor rows need `agi,dialplan`).
+    fn connect_with(port: u16, events: &str) -> Client {
         let s = TcpStream::connect(("127.0.0.1", port)).expect("AMI connect");
         s.set_nodelay(true).unwrap();
         let r = s.try_clone().unwrap();
@@ -133,6 +165,7 @@ impl Client {
                         Some("AsyncAGIStart") => Some(Msg::Start { uniqueid: get(&h, "Uniqueid"), channel: get(&h, "Channel") }),
                         Some("AsyncAGIExec") => Some(Msg::Exec { command_id: get(&h, "CommandId"), result: get(&h, "Result") }),
                         Some("AGIExecEnd") if forward_ends.load(std::sync::atomic::Ordering::Relaxed) => Some(Msg::ExecEnd),
+                        Some("VarSet") if h.get("Variable").is_some_and(|v| v == "RSFLOOR") => Some(Msg::VarSet { value: get(&h, "Value") }),
                         _ => None,
                     }
                 };
@@ -145,7 +178,7 @@ impl Client {
             }
         });
         let mut c = Client { w: BufWriter::with_capacity(1 << 16, s), rx, exec_ends };
-        c.send("Action: Login\r\nUsername: admin\r\nSecret: admin\r\nEvents: agi\r\nActionID: login\r\n\r\n");
+        c.send(&format!("Action: Login\r\nUsername: admin\r\nSecret: admin\r\nEvents: {events}\r\nActionID: login\r\n\r\n"));
         c.flush();
         c.wait_response("login");
         c
@@ -231,6 +264,124 @@ fn ping_rate(c: &mut Client, total: usize, window: usize) -> f64 {
         }
     }
     total as f64 / t.elapsed().as_secs_f64()
+}
+
+/// The floor for an event that takes our events' path (channel topic → manager router →
+/// session): `Action: Setvar` on a parked channel, timed until its `VarSet` arrives on the
+/// same connection (logged in with `dialplan` events).
+fn setvar_rtt(c: &mut Client, channel: &str, n: usize) -> Vec<Duration> {
+    (0..n)
+        .map(|i| {
+            let v = format!("v{i}");
+            let t = Instant::now();
+            c.send(&format!("Action: Setvar\r\nChannel: {channel}\r\nVariable: RSFLOOR\r\nValue: {v}\r\nActionID: s{i}\r\n\r\n"));
+            c.flush();
+            loop {
+                match c.recv() {
+                    Msg::VarSet { value } if value == v => break,
+                    Msg::Response { ok: false, message, .. } => panic!("Action: Setvar failed: {message}"),
+                    _ => {}
+                }
+            }
+            t.elapsed()
+        })
+        .collect()
+}
+
+/// The manager router's ceiling on one connection: pipelined `Setvar`s (`window` in flight),
+/// counted by their `VarSet` events; events per second.
+fn setvar_rate(c: &mut Client, channel: &str, total: usize, window: usize) -> f64 {
+    let t = Instant::now();
+    let (mut sent, mut done) = (0, 0);
+    while done < total {
+        while sent < total && sent - done < window {
+            c.send(&format!("Action: Setvar\r\nChannel: {channel}\r\nVariable: RSFLOOR\r\nValue: c{sent}\r\nActionID: c{sent}\r\n\r\n"));
+            sent += 1;
+        }
+        c.flush();
+        let mut next = Some(c.recv());
+        while let Some(msg) = next {
+            match msg {
+                Msg::VarSet { .. } => done += 1,
+                Msg::Response { ok: false, message, .. } => panic!("Action: Setvar failed: {message}"),
+                _ => {}
+            }
+            next = c.rx.try_recv().ok();
+        }
+    }
+    total as f64 / t.elapsed().as_secs_f64()
+}
+
+/// One round of the Async AGI rows on one Asterisk (issue 19).
+#[derive(Default, Clone)]
+struct FloorRound {
+    ping_p50: f64,
+    setvar1_p50: f64,
+    noop1_p50: f64,
+    noop1_p99: f64,
+    rate10: f64,
+    ceiling: f64,
+    setvar_n_p50: f64,
+    noop_n_p50: f64,
+    noop_n_p99: f64,
+    rate_n: f64,
+    cpu_n: f64,
+}
+
+fn floor_round(flavour: Flavour, ast: &Asterisk, c: &mut Client, plan: &Plan, tag: &str) -> FloorRound {
+    let stock = flavour == Flavour::Stock;
+    let noops = if stock { plan.floor_noops_stock } else { plan.floor_samples };
+    let mut r = FloorRound::default();
+    // One call parked (and nine more for the 10-call row).
+    let (ten, _) = park(c, 10, &format!("{tag}t"));
+    r.ping_p50 = ms(percentile(&mut ping_rtt(c, plan.floor_samples), 0.5));
+    r.setvar1_p50 = ms(percentile(&mut setvar_rtt(c, &ten[0], plan.floor_samples), 0.5));
+    let mut rtt = noop_rtt(c, &ten[0], noops);
+    r.noop1_p50 = ms(percentile(&mut rtt, 0.5));
+    r.noop1_p99 = ms(percentile(&mut rtt, 0.99));
+    r.ceiling = setvar_rate(c, &ten[0], plan.ceiling_setvars, 500);
+    let per = if stock { plan.ten_per_channel_stock } else { plan.ten_per_channel_ours };
+    r.rate10 = pipelined(c, &ten, 4, per).0;
+    hangup_all(c, ast);
+    // The 1,000-call row.
+    let (chans, _) = park(c, plan.scale_channels, &format!("{tag}s"));
+    std::thread::sleep(Duration::from_millis(300));
+    r.setvar_n_p50 = ms(percentile(&mut setvar_rtt(c, &chans[chans.len() / 2], plan.floor_samples), 0.5));
+    let mut rtt = noop_rtt(c, &chans[chans.len() / 2], noops);
+    r.noop_n_p50 = ms(percentile(&mut rtt, 0.5));
+    r.noop_n_p99 = ms(percentile(&mut rtt, 0.99));
+    let ticks = cpu_ticks(ast.pid());
+    let (rate, done) = pipelined(c, &chans, 4, plan.scale_per_channel);
+    assert_eq!(done, plan.scale_channels * plan.scale_per_channel);
+    r.rate_n = rate;
+    r.cpu_n = (cpu_ticks(ast.pid()) - ticks) as f64 * 10.0 / (done as f64 / 1000.0);
+    hangup_all(c, ast);
+    r
+}
+
+/// The Async AGI rows against the floors: both Asterisks booted side by side, alternating
+/// rounds (stock first in even rounds, ours first in odd ones); each row is the median of
+/// its rounds.
+fn floor_rounds(plan: &Plan) -> (Vec<FloorRound>, Vec<FloorRound>) {
+    eprintln!("[bench] floor rows: booting stock and ours side by side");
+    let asts = [Asterisk::start(Flavour::Stock), Asterisk::start(Flavour::Ours)];
+    let mut clients: Vec<Client> = asts.iter().map(|a| Client::connect_with(a.port, "agi,dialplan")).collect();
+    let mut out: [Vec<FloorRound>; 2] = [Vec::new(), Vec::new()];
+    for round in 0..plan.rounds {
+        let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+        for i in order {
+            let flavour = if i == 0 { Flavour::Stock } else { Flavour::Ours };
+            eprintln!("[bench] floor round {}/{}: {flavour:?}", round + 1, plan.rounds);
+            let r = floor_round(flavour, &asts[i], &mut clients[i], plan, &format!("f{round}"));
+            eprintln!(
+                "[bench]   ping {:.3} setvar {:.3} noop {:.3} ms; 10x4 {:.0}/s; ceiling {:.0}/s; at {}: setvar {:.3} noop {:.3} ms, {:.0}/s, {:.1} ms CPU/1000",
+                r.ping_p50, r.setvar1_p50, r.noop1_p50, r.rate10, r.ceiling, plan.scale_channels, r.setvar_n_p50, r.noop_n_p50, r.rate_n, r.cpu_n
+            );
+            out[i].push(r);
+        }
+    }
+    let [s, o] = out;
+    (s, o)
 }
 
 /// Parks `n` Local calls in AGI(agi:async); returns their channel names and the time taken.
@@ -808,7 +959,82 @@ fn memory(n: usize) {
     }
 }
 
+fn med(v: &[FloorRound], f: fn(&FloorRound) -> f64) -> f64 {
+    median(&v.iter().map(f).collect::<Vec<_>>())
+}
+
+/// The floor rows of the table, and issue 19's targets, each with its figure from this run.
+fn floor_rows(plan: &Plan, s: &[FloorRound], o: &[FloorRound]) -> (Vec<(String, String, String, String)>, String) {
+    let n = plan.scale_channels;
+    let f3 = |x: f64| format!("{x:.3}");
+    let f0 = |x: f64| format!("{x:.0}");
+    let rounds = s.len();
+    let rows = vec![
+        (format!("AMI floor: Ping round trip p50 (ms), 1 parked (median of {rounds} rounds)"), f3(med(s, |r| r.ping_p50)), f3(med(o, |r| r.ping_p50)), "—".into()),
+        ("floor: Setvar → VarSet p50 (ms), 1 parked".into(), f3(med(s, |r| r.setvar1_p50)), f3(med(o, |r| r.setvar1_p50)), "—".into()),
+        ("NOOP round trip p50 (ms), 1 parked".into(), f3(med(s, |r| r.noop1_p50)), f3(med(o, |r| r.noop1_p50)), ratio(true, med(s, |r| r.noop1_p50), med(o, |r| r.noop1_p50))),
+        ("NOOP p50 ÷ Setvar floor, 1 parked".into(), format!("{:.2}", med(s, |r| r.noop1_p50 / r.setvar1_p50)), format!("{:.2}", med(o, |r| r.noop1_p50 / r.setvar1_p50)), "—".into()),
+        (format!("floor: Setvar → VarSet p50 (ms), {n} parked"), f3(med(s, |r| r.setvar_n_p50)), f3(med(o, |r| r.setvar_n_p50)), "—".into()),
+        (format!("NOOP round trip p50 (ms), {n} parked"), f3(med(s, |r| r.noop_n_p50)), f3(med(o, |r| r.noop_n_p50)), ratio(true, med(s, |r| r.noop_n_p50), med(o, |r| r.noop_n_p50))),
+        (format!("NOOP round trip p99 (ms), {n} parked"), f3(med(s, |r| r.noop_n_p99)), f3(med(o, |r| r.noop_n_p99)), ratio(true, med(s, |r| r.noop_n_p99), med(o, |r| r.noop_n_p99))),
+        (format!("NOOP p50 ÷ Setvar floor, {n} parked"), format!("{:.2}", med(s, |r| r.noop_n_p50 / r.setvar_n_p50)), format!("{:.2}", med(o, |r| r.noop_n_p50 / r.setvar_n_p50)), "—".into()),
+        ("NOOPs/s, 10 calls × 4 in flight".into(), f0(med(s, |r| r.rate10)), f0(med(o, |r| r.rate10)), ratio(false, med(s, |r| r.rate10), med(o, |r| r.rate10))),
+        ("router ceiling: pipelined Setvar → VarSet events/s, one connection".into(), f0(med(s, |r| r.ceiling)), f0(med(o, |r| r.ceiling)), "—".into()),
+        (format!("NOOPs/s, {n} calls × 4 in flight"), f0(med(s, |r| r.rate_n)), f0(med(o, |r| r.rate_n)), ratio(false, med(s, |r| r.rate_n), med(o, |r| r.rate_n))),
+        (format!("Asterisk CPU per 1,000 NOOPs at {n} calls (ms)"), format!("{:.1}", med(s, |r| r.cpu_n)), format!("{:.1}", med(o, |r| r.cpu_n)), ratio(true, med(s, |r| r.cpu_n), med(o, |r| r.cpu_n))),
+    ];
+    // Issue 19's targets.
+    let mark = |ok: bool| if ok { "met" } else { "NOT met" };
+    let r1 = med(o, |r| r.noop1_p50 / r.setvar1_p50);
+    let rn = med(o, |r| r.noop_n_p50 / r.setvar_n_p50);
+    let x10 = med(o, |r| r.rate10) / med(s, |r| r.rate10);
+    let ceil3 = med(o, |r| r.ceiling) / 3.0;
+    let of_ceil = med(o, |r| r.rate10) / ceil3;
+    let xn = med(o, |r| r.rate_n) / med(s, |r| r.rate_n);
+    let cpu = med(o, |r| r.cpu_n) / med(s, |r| r.cpu_n);
+    let targets = format!(
+        "- NOOP p50 ≤ 1.25 × the Setvar → VarSet floor, 1 parked: {r1:.2} × ({})\n\
+         - NOOP p50 ≤ 1.25 × the Setvar → VarSet floor, {n} parked: {rn:.2} × ({})\n\
+         - 10 calls × 4 in flight ≥ 80 × stock: {x10:.1} × ({})\n\
+         - 10 calls × 4 in flight ≥ 0.9 × router ceiling ÷ 3 ({ceil3:.0}/s): {of_ceil:.2} × ({})\n\
+         - {n} calls × 4 in flight ≥ 1.0 × stock: {xn:.2} × ({})\n\
+         - Asterisk CPU per command at {n} calls ≤ 0.7 × stock: {cpu:.2} × ({})\n",
+        mark(r1 <= 1.25),
+        mark(rn <= 1.25),
+        mark(x10 >= 80.0),
+        mark(of_ceil >= 0.9),
+        mark(xn >= 1.0),
+        mark(cpu <= 0.7),
+    );
+    (rows, targets)
+}
+
+fn floors_text(s: &[FloorRound], o: &[FloorRound]) -> String {
+    let line = |v: &[FloorRound]| {
+        v.iter()
+            .map(|r| format!("{:.3}/{:.3}/{:.3} ms, {:.0}/s, ceiling {:.0}/s, {:.3}/{:.3} ms, {:.0}/s, {:.1} ms", r.ping_p50, r.setvar1_p50, r.noop1_p50, r.rate10, r.ceiling, r.setvar_n_p50, r.noop_n_p50, r.rate_n, r.cpu_n))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    format!(
+        "Floor rounds (Ping/Setvar/NOOP p50 at 1 parked, 10 × 4 rate, router ceiling, Setvar/NOOP p50 at 1,000 parked, 1,000 × 4 rate, CPU per 1,000):\n\n- stock: {}\n- ours: {}\n",
+        line(s),
+        line(o)
+    )
+}
+
 fn main() {
+    // `--floors`: only the Async AGI rows against the floors (alternating rounds), printed.
+    if std::env::args().any(|a| a == "--floors") {
+        let plan = if std::env::args().any(|a| a == "--smoke") { &SMOKE } else { &FULL };
+        let (s, o) = floor_rounds(plan);
+        let (rows, targets) = floor_rows(plan, &s, &o);
+        for (m, a, b, r) in rows {
+            println!("| {m} | {a} | {b} | {r} |");
+        }
+        println!("\n{targets}\n{}", floors_text(&s, &o));
+        return;
+    }
     if let Some(pos) = std::env::args().position(|a| a == "--memory") {
         return memory(std::env::args().nth(pos + 1).and_then(|n| n.parse().ok()).unwrap_or(1000));
     }
@@ -876,6 +1102,8 @@ fn main() {
     let stock = measure(Flavour::Stock, plan);
     let ours = measure(Flavour::Ours, plan);
     let (pc_s, pc_o) = per_call(plan);
+    let (fl_s, fl_o) = floor_rounds(plan);
+    let (fl_rows, targets) = floor_rows(plan, &fl_s, &fl_o);
     let (_, mut redirect_s) = stop_prompt(Flavour::Stock, plan);
     let (mut interrupt_o, mut redirect_o) = stop_prompt(Flavour::Ours, plan);
     let rounds_text = format!(
@@ -928,11 +1156,12 @@ fn main() {
         ("AMI floor: pipelined Pings/s".into(), format!("{:.0}", stock.ping_rate), format!("{:.0}", ours.ping_rate), "—".into()),
     ];
     let mut table = String::from("| measure | stock res_agi | res_agi_rs | ours better by |\n|---|---:|---:|---:|\n");
-    for (m, s, o, r) in &rows {
+    for (m, s, o, r) in fl_rows.iter().chain(&rows) {
         table += &format!("| {m} | {s} | {o} | {r} |\n");
     }
     let big_text: String = big.iter().map(|l| format!("- {l}\n")).collect();
-    println!("\n{table}\nres_agi_rs at scale:\n{big_text}");
+    let floors = floors_text(&fl_s, &fl_o);
+    println!("\n{table}\nIssue 19's targets:\n{targets}\n{floors}\nres_agi_rs at scale:\n{big_text}");
 
     if smoke {
         // The smoke run draws too (tests/bench_smoke.rs checks the picture is made).
@@ -941,8 +1170,9 @@ fn main() {
     if !smoke {
         let doc = format!(
             "# Benchmarks\n\nLatest `make bench` run ({}), on {}.\nBoth modules ran on the same sandbox Asterisk, same dialplan (`park@agi`: Local channels in \
-             `AGI(agi:async)`), same client (tools/bench.rs, one AMI connection with `Events: agi`), one after the other in one run.\n\n{table}\n\
-             {rounds_text}\n{nudges_text}\n## res_agi_rs at scale\n\n{big_text}\n{}",
+             `AGI(agi:async)`), same client (tools/bench.rs, one AMI connection with `Events: agi`), one after the other in one run (the first twelve rows: both booted side by side, alternating \
+             rounds, on a connection with `Events: agi,dialplan`).\n\n{table}\n\
+             Issue 19's targets, from this run:\n\n{targets}\n{floors}\n{rounds_text}\n{nudges_text}\n## res_agi_rs at scale\n\n{big_text}\n{}",
             std::process::Command::new("date").arg("-u").arg("+%Y-%m-%d %H:%M UTC").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default(),
             machine(),
             std::fs::read_to_string(common::project_dir().join("docs/benchmarks-notes.md")).unwrap_or_default()
