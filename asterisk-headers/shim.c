@@ -385,8 +385,8 @@ void rs_shim_cli_print(int fd, const char *text)
  * read it safely after unload, and finds no to_ami to call. */
 struct rs_event {
 	int barrier;
-	const char *name;
-	const char *body;
+	/* Records "name\0body\0", one per AMI event, in order; len bytes in all. */
+	size_t len;
 	char text[];
 };
 
@@ -396,21 +396,46 @@ static struct stasis_message_type *rs_event_type;
  * "_TEST HOLD ROUTER" holds the manager's router in to_ami for 10 s (tests/hardening.rs). */
 static int rs_failpoints;
 
+/* Sends every event of the records, in order, as manager_event does. */
+static void rs_event_send_records(const char *text, size_t len)
+{
+	const char *p = text;
+	const char *end = text + len;
+
+	while (p < end) {
+		const char *name = p;
+		const char *body = name + strlen(name) + 1;
+
+		if (body >= end) {
+			break;
+		}
+		if (rs_failpoints && !strcmp(name, "AGIExecStart") && strstr(body, "_TEST HOLD ROUTER\r\n")) {
+			int i;
+
+			for (i = 0; i < 10000; i++) {
+				usleep(1000);
+			}
+		}
+		manager_event(EVENT_FLAG_AGI, name, "%s", body);
+		p = body + strlen(body) + 1;
+	}
+}
+
+/* The manager's router (manager_default_msg_cb) calls this on its thread, in the order the
+ * messages were published, and would send the one event it returns. One message of ours may
+ * carry several events (a command's AGIExecStart, AGIExecEnd and AsyncAGIExec when nothing
+ * else of the channel can come between them): they are sent here, on that same thread and in
+ * that same place of the order, through manager_event, and nothing is returned (the router
+ * then sends nothing more). This also spares the ast_manager_event_blob each event would
+ * cost. Asterisk's only caller of to_ami for a type like ours is that router. */
 static struct ast_manager_event_blob *rs_event_to_ami(struct stasis_message *msg)
 {
 	struct rs_event *ev = stasis_message_data(msg);
 
-	if (ev->barrier) {
-		return NULL;
+	if (!ev->barrier) {
+		rs_event_send_records(ev->text, ev->len);
 	}
-	if (rs_failpoints && !strcmp(ev->name, "AGIExecStart") && strstr(ev->body, "_TEST HOLD ROUTER\r\n")) {
-		int i;
-
-		for (i = 0; i < 10000; i++) {
-			usleep(1000);
-		}
-	}
-	return ast_manager_event_blob_create(EVENT_FLAG_AGI, ev->name, "%s", ev->body);
+	return NULL;
 }
 
 int rs_shim_events_init(void)
@@ -436,37 +461,37 @@ int rs_shim_events_init(void)
 	}
 }
 
-static struct rs_event *rs_event_new(int barrier, const char *name, const char *body)
+static struct rs_event *rs_event_new(int barrier, const char *text, size_t len)
 {
-	size_t nlen = strlen(name) + 1;
-	size_t blen = strlen(body) + 1;
 	struct rs_event *ev;
 
-	ev = ao2_alloc_options(sizeof(*ev) + nlen + blen, NULL, AO2_ALLOC_OPT_LOCK_NOLOCK);
+	ev = ao2_alloc_options(sizeof(*ev) + len, NULL, AO2_ALLOC_OPT_LOCK_NOLOCK);
 	if (!ev) {
 		return NULL;
 	}
 	ev->barrier = barrier;
-	memcpy(ev->text, name, nlen);
-	memcpy(ev->text + nlen, body, blen);
-	ev->name = ev->text;
-	ev->body = ev->text + nlen;
+	ev->len = len;
+	memcpy(ev->text, text, len);
 	return ev;
 }
 
-/* Publishes one AGI event on chan's topic; with chan NULL (the channel is being destroyed) on
- * the manager topic, which the channel topics forward to: it still comes after every event
- * the channel published before. */
-void rs_shim_event_publish(struct ast_channel *chan, const char *name, const char *body)
+/* Publishes the AGI events of `records` ("name\0body\0" each, len bytes, the last byte a
+ * NUL) as one message on chan's topic; with chan NULL (the channel is being destroyed) on the
+ * manager topic, which the channel topics forward to: they still come after every event the
+ * channel published before. */
+void rs_shim_event_publish(struct ast_channel *chan, const char *records, size_t len)
 {
 	struct rs_event *ev;
 	struct stasis_message *msg;
 
-	if (!rs_event_type) {
-		manager_event(EVENT_FLAG_AGI, name, "%s", body);
+	if (!len || records[len - 1] != '\0') {
 		return;
 	}
-	ev = rs_event_new(0, name, body);
+	if (!rs_event_type) {
+		rs_event_send_records(records, len);
+		return;
+	}
+	ev = rs_event_new(0, records, len);
 	if (!ev) {
 		return;
 	}
@@ -486,7 +511,7 @@ void rs_shim_event_publish(struct ast_channel *chan, const char *name, const cha
 int rs_shim_events_cleanup(int timeout_ms)
 {
 	if (rs_event_type) {
-		struct rs_event *ev = rs_event_new(1, "", "");
+		struct rs_event *ev = rs_event_new(1, "", 0);
 		struct stasis_message *msg = ev ? stasis_message_create(rs_event_type, ev) : NULL;
 		struct timeval start = ast_tvnow();
 		int drained;

@@ -223,10 +223,16 @@ fn command_loop(chan: &Chan, session: &Session, run: RunId, events: &mut Emitter
             let fds = session.start_command(run, cmd.command.as_bytes());
             let outcome = engine::run(chan, events, &mut io, cmd.command.as_bytes(), false, fds, Some(session.interrupt_flag()));
             // (Tests: time for a masquerade and an interrupt between a command's return and
-            // its finish; tests/hardening.rs.)
-            failpoint::pause(cmd.command.as_bytes(), " _TEST SLOW FINISH", 3000);
+            // its finish; tests/hardening.rs. A finish that slow lets its AGIExecEnd out
+            // first, as the command has returned.)
+            if failpoint::pauses(cmd.command.as_bytes(), " _TEST SLOW FINISH") {
+                events.release();
+                failpoint::pause(cmd.command.as_bytes(), " _TEST SLOW FINISH", 3000);
+            }
             let interrupted = session.finish_command(run, chan);
+            // AGIExecEnd (held by the engine) and AsyncAGIExec go out as one message.
             events.async_exec_full(&outcome.text, &cmd.id, interrupted);
+            events.release();
             *current = None;
             hungup = chan.check_hangup();
             if outcome.status == engine::Status::Break {

@@ -303,6 +303,8 @@ fn session(chan: &Chan, request: &[u8], peer: Peer, mut dead: bool, args: &[Vec<
                 crate::ffi::log::verbose(&text);
             }
             let outcome = engine::run(chan, &mut events, &mut io, line, dead || in_intercept, fds, None);
+            // AGIExecEnd goes out before the answer, as stock's.
+            events.release();
             // (The engine has logged the answer's pieces for `agi set debug`.)
             careful_write(out, &outcome.text);
             if outcome.status == engine::Status::Failure && (dead || in_intercept || !chan.check_hangup()) {

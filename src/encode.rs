@@ -49,6 +49,15 @@ pub fn body(mut body: Vec<u8>, fields: &[(&str, &[u8])]) -> Vec<u8> {
 /// copy), and C's string is what comes before the first NUL. The publish path hands exactly
 /// this to Asterisk (events.rs), so the property tests check what an AMI client receives.
 pub fn c_text(body: &mut Vec<u8>) -> &CStr {
-    body.push(0);
-    CStr::from_bytes_until_nul(body).unwrap_or(c"")
+    end_c_text(body, 0);
+    CStr::from_bytes_with_nul(body).unwrap_or(c"")
+}
+
+/// Ends the text that starts at `start` in `buf` as C reads it: cut at its first NUL (what C
+/// would stop at), then NUL-terminated. An event record of the publish path ends this way.
+pub fn end_c_text(buf: &mut Vec<u8>, start: usize) {
+    if let Some(p) = buf[start..].iter().position(|&b| b == 0) {
+        buf.truncate(start + p);
+    }
+    buf.push(0);
 }

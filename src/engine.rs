@@ -131,7 +131,9 @@ fn send(ctx: &mut Ctx, text: &[u8]) {
 /// The answer to a command not marked dead-safe, on a dead channel (stock's text).
 pub const DEAD_RESULT: &str = "Command Not Permitted on a dead channel or intercept routine";
 
-/// Runs one command line on the channel (in the channel's own thread). `dead`: the channel
+/// Runs one command line on the channel (in the channel's own thread). Its AGIExecEnd is left
+/// held in `events`: the transport releases it (`Emitter::release`), Async AGI after adding
+/// the AsyncAGIExec. `dead`: the channel
 /// has hung up (or this is an interception routine): only dead-safe commands run.
 /// `interruptible`: `fds.ctrl` is Async AGI's interrupt (AGIInterrupt), not a script's
 /// next line: a command it stops still reports its result so far.
@@ -140,6 +142,11 @@ pub fn run(chan: &Chan, events: &mut Emitter, io: &mut SessionIo, line: &[u8], d
     // strings already; a script's or FastAGI server's line is cut by its transport too).
     let line = crate::lines::until_nul(line);
     let command_id = misc::random();
+    // AGIExecStart is held until the command is known to publish something on the channel's
+    // topic (then it goes out first, before the command runs); a quiet command's, an unknown
+    // one's and a refused one's go out with its AGIExecEnd as one message. The transport
+    // releases AGIExecEnd (Async AGI with the AsyncAGIExec after it).
+    events.hold();
     events.exec_start(command_id, line);
     let words = parse::parse_args(line);
     let unknown = |events: &mut Emitter| {
@@ -155,6 +162,9 @@ pub fn run(chan: &Chan, events: &mut Emitter, io: &mut SessionIo, line: &[u8], d
         return unknown(events);
     }
     let runs_dead = builtin.map(|(_, c)| c.dead).or_else(|| foreign.as_ref().map(|f| f.command.dead())).unwrap_or(false);
+    if !(dead && !runs_dead) && !builtin.is_some_and(|(_, c)| commands::is_quiet(c, &words[c.words.len()..])) {
+        events.release();
+    }
     if dead && !runs_dead {
         events.exec_end(command_id, line, 511, DEAD_RESULT);
         let text = format!("511 {DEAD_RESULT}\n").into_bytes();
@@ -191,6 +201,7 @@ pub fn run(chan: &Chan, events: &mut Emitter, io: &mut SessionIo, line: &[u8], d
             None => (None, None),
         }
     };
+    events.hold();
     let Some(status) = status else {
         events.exec_end(command_id, line, -1, "Failure");
         tx(chan, PANIC_RESULT.as_bytes());

@@ -38,7 +38,12 @@ pub fn hit(text: &[u8], name: &str) {
 /// Sleeps `ms` when failpoints are on and `text` ends with the failpoint's trigger `name`
 /// (any case), e.g. a command line with ` _TEST SLOW FINISH` after its own words.
 pub fn pause(text: &[u8], name: &str, ms: u64) {
-    if enabled() && text.len() >= name.len() && text[text.len() - name.len()..].eq_ignore_ascii_case(name.as_bytes()) {
+    if pauses(text, name) {
         std::thread::sleep(std::time::Duration::from_millis(ms));
     }
+}
+
+/// Whether `pause(text, name, …)` would sleep.
+pub fn pauses(text: &[u8], name: &str) -> bool {
+    enabled() && text.len() >= name.len() && text[text.len() - name.len()..].eq_ignore_ascii_case(name.as_bytes())
 }

@@ -52,28 +52,54 @@ pub struct Command {
     pub handler: Handler,
     /// Allowed on a dead channel (stock's `dead` flag).
     pub dead: bool,
+    /// Returns at once and publishes nothing on the channel's topic, whatever its arguments
+    /// (no dialplan function, no application, no media, no channel change): nothing can
+    /// come between its AGIExecStart and its AGIExecEnd, which go out as one message
+    /// (engine::run). `Quiet::Plain`: only when its argument names no function.
+    pub quiet: Quiet,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Quiet {
+    No,
+    Yes,
+    /// Quiet unless an argument calls a dialplan function (`NAME(…)`), which may do anything.
+    Plain,
 }
 
 const fn cmd(words: &'static [&'static str], handler: Handler, dead: bool) -> Command {
-    Command { words, handler, dead }
+    Command { words, handler, dead, quiet: Quiet::No }
+}
+
+const fn quiet(words: &'static [&'static str], handler: Handler, dead: bool, quiet: Quiet) -> Command {
+    Command { words, handler, dead, quiet }
+}
+
+/// Whether the command line `argv` of `c` is quiet (see `Command::quiet`).
+pub fn is_quiet(c: &Command, argv: &[Vec<u8>]) -> bool {
+    match c.quiet {
+        Quiet::No => false,
+        Quiet::Yes => true,
+        Quiet::Plain => !argv.iter().any(|a| a.contains(&b'(')),
+    }
 }
 
 /// In stock's registration order.
 pub static BUILTIN: &[Command] = &[
     cmd(&["answer"], answer::run, false),
     cmd(&["asyncagi", "break"], asyncagi_break::run, true),
-    cmd(&["channel", "status"], channel_status::run, false),
-    cmd(&["database", "del"], database_del::run, true),
-    cmd(&["database", "deltree"], database_deltree::run, true),
-    cmd(&["database", "get"], database_get::run, true),
-    cmd(&["database", "put"], database_put::run, true),
+    quiet(&["channel", "status"], channel_status::run, false, Quiet::Yes),
+    quiet(&["database", "del"], database_del::run, true, Quiet::Yes),
+    quiet(&["database", "deltree"], database_deltree::run, true, Quiet::Yes),
+    quiet(&["database", "get"], database_get::run, true, Quiet::Yes),
+    quiet(&["database", "put"], database_put::run, true, Quiet::Yes),
     cmd(&["exec"], exec::run, true),
     cmd(&["get", "data"], get_data::run, false),
     cmd(&["get", "full", "variable"], get_full_variable::run, true),
     cmd(&["get", "option"], get_option::run, false),
-    cmd(&["get", "variable"], get_variable::run, true),
+    quiet(&["get", "variable"], get_variable::run, true, Quiet::Plain),
     cmd(&["hangup"], hangup::run, false),
-    cmd(&["noop"], noop::run, true),
+    quiet(&["noop"], noop::run, true, Quiet::Yes),
     cmd(&["receive", "char"], receive_char::run, false),
     cmd(&["receive", "text"], receive_text::run, false),
     cmd(&["record", "file"], record_file::run, false),
@@ -96,7 +122,7 @@ pub static BUILTIN: &[Command] = &[
     cmd(&["stream", "file"], stream_file::run, false),
     cmd(&["control", "stream", "file"], control_stream_file::run, false),
     cmd(&["tdd", "mode"], tdd_mode::run, false),
-    cmd(&["verbose"], verbose::run, true),
+    quiet(&["verbose"], verbose::run, true, Quiet::Yes),
     cmd(&["wait", "for", "digit"], wait_for_digit::run, false),
     cmd(&["speech", "create"], speech::create, false),
     cmd(&["speech", "set"], speech::set, false),

@@ -164,14 +164,16 @@ pub fn standard_app_args(data: &[u8]) -> Vec<Vec<u8>> {
     argv[..n as usize].iter().map(|&p| opt_bytes(p).unwrap_or_default()).collect()
 }
 
-/// Publishes an AGI event (class `agi`) on `chan`'s stasis topic, so AMI delivers it in order
-/// with the channel's other events; with no channel (it is being destroyed), on the manager
-/// topic. `body` is the header block, each line ending in CRLF.
-pub fn publish_event(chan: Option<&super::channel::Chan>, event: &CStr, body: &CStr) {
+/// Publishes AGI events (class `agi`) as one message on `chan`'s stasis topic, so AMI delivers
+/// them in order with the channel's other events; with no channel (it is being destroyed), on
+/// the manager topic. `records` holds one `name NUL body NUL` record per event, in order; a
+/// body is the header block, each line ending in CRLF.
+pub fn publish_events(chan: Option<&super::channel::Chan>, records: &[u8]) {
     let chan = chan.map_or(std::ptr::null_mut(), |c| c.raw());
-    // SAFETY: chan is NULL or live for this call; valid C strings, copied by the shim, which
-    // passes body to formatting functions as a "%s" argument only.
-    unsafe { shim::rs_shim_event_publish(chan, event.as_ptr(), body.as_ptr()) }
+    // SAFETY: chan is NULL or live for this call; records is a live buffer of records.len()
+    // bytes, copied by the shim, which checks that it ends with a NUL, walks it as C strings
+    // and passes each body to formatting functions as a "%s" argument only.
+    unsafe { shim::rs_shim_event_publish(chan, records.as_ptr().cast(), records.len()) }
 }
 
 /// C's `sscanf(s, "%30lf", &v) == 1` (strtod on at most the first 30 characters).

@@ -20,7 +20,7 @@ unsafe extern "C" {
     pub fn rs_shim_unregister_selftest(i: c_int) -> c_int;
     pub fn rs_shim_xmldoc_has(xpath: *const c_char) -> c_int;
     pub fn rs_shim_events_cleanup(timeout_ms: c_int) -> c_int;
-    pub fn rs_shim_event_publish(chan: *mut ast_channel, name: *const c_char, body: *const c_char);
+    pub fn rs_shim_event_publish(chan: *mut ast_channel, records: *const c_char, len: usize);
     pub fn rs_shim_log(level: c_int, file: *const c_char, line: c_int, func: *const c_char, msg: *const c_char);
     pub fn rs_shim_verb(level: c_int, file: *const c_char, line: c_int, func: *const c_char, msg: *const c_char);
     pub fn rs_shim_debug(level: c_int, file: *const c_char, line: c_int, func: *const c_char, msg: *const c_char);
