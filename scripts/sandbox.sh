@@ -56,9 +56,10 @@ case "$TARGET" in
 esac
 
 # Also in the chroot: Debian's Perl AGI library (tests run it unmodified as an AGI script)
-# and Python (a Python AGI script); valgrind (make memcheck) and heaptrack (make heap).
-EXTRAS="libasterisk-agi-perl python3-minimal valgrind heaptrack"
-EXTRAS_VERSION=4
+# and Python (a Python AGI script); valgrind (make memcheck) and heaptrack (make heap); gdb
+# (tests call into the running Asterisk with it: the host's gdb 13 cannot on this kernel).
+EXTRAS="libasterisk-agi-perl python3-minimal valgrind heaptrack gdb"
+EXTRAS_VERSION=5
 
 log() { printf '[sandbox] %s\n' "$*" >&2; }
 

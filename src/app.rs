@@ -20,6 +20,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 
+/// How long a parked channel keeps its event buffer and cached channel headers after its
+/// last command (one wake-up then, to let them go: an idle parked channel keeps nothing).
+const LINGER_MS: i32 = 2000;
+
 /// Channels currently in Async AGI; the module refuses to unload while any are.
 static ACTIVE: AtomicUsize = AtomicUsize::new(0);
 
@@ -250,11 +254,18 @@ fn command_loop(chan: &Chan, session: &Session, run: RunId, events: &mut Emitter
             if !session.prepare_to_sleep(run) {
                 continue;
             }
-            events.idle();
-            let res = chan.waitfor(-1);
+            // A channel that has just run commands keeps its event buffer and channel
+            // headers for LINGER_MS, in case more come (the next command's events then reuse
+            // them); if none comes by then, it forgets them and sleeps without a timeout.
+            events.release();
+            let linger = events.keeps();
+            let res = chan.waitfor(if linger { LINGER_MS } else { -1 });
             session.awake();
             if res < 0 {
                 return if chan.check_hangup() { Ended::Hangup } else { Ended::Failure };
+            }
+            if res == 0 {
+                events.idle();
             }
             res
         };

@@ -141,7 +141,7 @@ pub fn run(chan: &Chan, events: &mut Emitter, io: &mut SessionIo, line: &[u8], d
     // Whatever the transport, a command line is a C string (AMI and the CLI hand over C
     // strings already; a script's or FastAGI server's line is cut by its transport too).
     let line = crate::lines::until_nul(line);
-    let command_id = misc::random();
+    let command_id = command_id();
     // AGIExecStart is held until the command is known to publish something on the channel's
     // topic (then it goes out first, before the command runs); a quiet command's, an unknown
     // one's and a refused one's go out with its AGIExecEnd as one message. The transport
@@ -182,7 +182,9 @@ pub fn run(chan: &Chan, events: &mut Emitter, io: &mut SessionIo, line: &[u8], d
     let (status, usage) = if let Some((index, command)) = builtin {
         let status = crate::ffi::guard::guard(&what, None, || Some((command.handler)(&mut ctx, &argv)));
         tx(chan, ctx.output());
-        (status, usage_of(index))
+        // The usage text is read only when it is shown.
+        let usage = if status == Some(Status::ShowUsage) { usage_of(index) } else { None };
+        (status, usage)
     } else {
         let foreign = foreign.expect("checked above");
         if pipe.is_none() {
@@ -197,7 +199,11 @@ pub fn run(chan: &Chan, events: &mut Emitter, io: &mut SessionIo, line: &[u8], d
         ctx.reply(pipe.drain());
         // The docs are read while the module is still held.
         match ran {
-            Some(code) => (Some(Status::from_code(code)), foreign.command.docs().usage),
+            Some(code) => {
+                let status = Status::from_code(code);
+                let usage = if status == Status::ShowUsage { foreign.command.docs().usage } else { None };
+                (Some(status), usage)
+            }
             None => (None, None),
         }
     };
@@ -226,6 +232,28 @@ pub fn run(chan: &Chan, events: &mut Emitter, io: &mut SessionIo, line: &[u8], d
     };
     events.exec_end(command_id, line, code, res);
     Outcome { text: ctx.into_output(), status }
+}
+
+/// The CommandId of AGIExecStart/AGIExecEnd: a random number naming this execution, in
+/// ast_random()'s range (0..=RAND_MAX) as stock's. Stock calls ast_random() per command,
+/// which here is a read(2) of /dev/urandom (a system call on every command); this draws from
+/// splitmix64 over a counter seeded once by ast_random(): as unpredictable to a client, and
+/// no system call.
+fn command_id() -> i32 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static STATE: AtomicU64 = AtomicU64::new(0);
+    const GAMMA: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut x = STATE.fetch_add(GAMMA, Ordering::Relaxed);
+    if x == 0 {
+        let seed = ((misc::random() as u64) << 32 | misc::random() as u64) | 1;
+        let _ = STATE.compare_exchange(GAMMA, seed, Ordering::Relaxed, Ordering::Relaxed);
+        x = STATE.fetch_add(GAMMA, Ordering::Relaxed);
+    }
+    x = x.wrapping_add(GAMMA);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^= x >> 31;
+    (x & 0x7fff_ffff) as i32
 }
 
 /// "AGI command '<line>'", formatted only when a panic is logged.

@@ -110,6 +110,9 @@ pub struct Emitter<'a> {
     /// more while held.
     buf: Vec<u8>,
     holding: bool,
+    /// The cached headers were checked against the latest snapshot during this hold: the
+    /// events of one bundle go out at one instant, with one snapshot.
+    checked: bool,
 }
 
 /// The first size of an Emitter's buffer: a typical event (channel headers, about 600
@@ -118,12 +121,12 @@ const BUF_START: usize = 1536;
 
 impl<'a> Emitter<'a> {
     pub fn new(chan: &'a Chan) -> Emitter<'a> {
-        Emitter { chan, cached: None, owner: None, buf: Vec::new(), holding: false }
+        Emitter { chan, cached: None, owner: None, buf: Vec::new(), holding: false, checked: false }
     }
 
     /// An Emitter for a channel whose queue may be owned: its events carry the owner.
     pub fn with_owner(chan: &'a Chan, owner: Arc<Owner>) -> Emitter<'a> {
-        Emitter { chan, cached: None, owner: Some(owner), buf: Vec::new(), holding: false }
+        Emitter { chan, cached: None, owner: Some(owner), buf: Vec::new(), holding: false, checked: false }
     }
 
     /// Forgets the cached headers (and releases the snapshot they came from) and the event
@@ -139,9 +142,15 @@ impl<'a> Emitter<'a> {
         self.holding = true;
     }
 
+    /// Whether the Emitter keeps anything for the channel (the headers cache, the buffer).
+    pub fn keeps(&self) -> bool {
+        self.cached.is_some() || self.buf.capacity() > 0
+    }
+
     /// Publishes the events held since `hold`, as one message, in order.
     pub fn release(&mut self) {
         self.holding = false;
+        self.checked = false;
         if !self.buf.is_empty() {
             publish_events(Some(self.chan), &self.buf);
             self.buf.clear();
@@ -150,11 +159,18 @@ impl<'a> Emitter<'a> {
 
     /// Appends the channel headers of the latest snapshot to `out`.
     fn write_channel_headers(&mut self, out: &mut Vec<u8>) {
+        if self.checked {
+            if let Some((_, headers)) = &self.cached {
+                out.extend_from_slice(headers);
+                return;
+            }
+        }
         let Some(latest) = Snapshot::latest(self.chan) else {
             append_field(out, "Channel", self.chan.name().as_bytes());
             append_field(out, "Uniqueid", self.chan.uniqueid().as_bytes());
             return;
         };
+        self.checked = self.holding;
         match &self.cached {
             Some((snap, headers)) if snap.same_as(&latest) => out.extend_from_slice(headers),
             _ => {

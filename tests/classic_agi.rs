@@ -893,18 +893,19 @@ fn two_command_lines_in_one_write_stall_stock_not_ours() {
     }
 }
 
-/// Closes descriptors inside the running Asterisk (gdb on the host, calling close() in the
-/// process with the chroot's libraries), as a module's stray close(0) would.
+/// Closes descriptors inside the running Asterisk (the chroot's gdb, calling close() in the
+/// process), as a module's stray close(0) would. (The chroot's gdb: a host gdb 13 cannot call
+/// into a process on this machine's kernel, "Couldn't write extended state status".)
 fn close_in_asterisk(ast: &Asterisk, fds: &[i32]) {
     use std::process::Command;
-    let mut cmd = Command::new("gdb");
-    cmd.args(["-p", &ast.pid().to_string(), "-batch", "-nx", "-ex"]).arg(format!("set sysroot {}", sandbox_root().display()));
+    let mut cmd = Command::new("chroot");
+    cmd.arg(sandbox_root()).args(["gdb", "-p", &ast.pid().to_string(), "-batch", "-nx"]);
     // Only the thread gdb stopped in runs the calls.
     cmd.args(["-ex", "set scheduler-locking on"]);
     for fd in fds {
         cmd.arg("-ex").arg(format!("call (int)close({fd})"));
     }
-    let out = cmd.output().expect("gdb on the host (scripts/sandbox.sh provision installs it)");
+    let out = cmd.output().expect("gdb in the chroot (scripts/sandbox.sh provision installs it)");
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(text.lines().filter(|l| l.starts_with('$') && l.ends_with(" = 0")).count(), fds.len(), "gdb:\n{text}\n{}", String::from_utf8_lossy(&out.stderr));
 }

@@ -70,7 +70,7 @@ const FULL: Plan = Plan {
     ten_per_channel_stock: 40,
     ceiling_setvars: 30_000,
     scale_channels: 1000,
-    scale_per_channel: 40,
+    scale_per_channel: 100,
 };
 
 const SMOKE: Plan = Plan {
@@ -328,6 +328,21 @@ struct FloorRound {
     cpu_n: f64,
 }
 
+/// Setvar → VarSet and NOOP round trips on `channel`, interleaved (Setvar, NOOP, Setvar…) so
+/// that both see the same moment of the machine; `setvars` and `noops` samples.
+fn paired_rtt(c: &mut Client, channel: &str, setvars: usize, noops: usize) -> (Vec<Duration>, Vec<Duration>) {
+    let (mut s, mut n) = (Vec::new(), Vec::new());
+    for i in 0..setvars.max(noops) {
+        if i < setvars {
+            s.extend(setvar_rtt(c, channel, 1));
+        }
+        if i < noops {
+            n.extend(noop_rtt(c, channel, 1));
+        }
+    }
+    (s, n)
+}
+
 fn floor_round(flavour: Flavour, ast: &Asterisk, c: &mut Client, plan: &Plan, tag: &str) -> FloorRound {
     let stock = flavour == Flavour::Stock;
     let noops = if stock { plan.floor_noops_stock } else { plan.floor_samples };
@@ -335,8 +350,8 @@ fn floor_round(flavour: Flavour, ast: &Asterisk, c: &mut Client, plan: &Plan, ta
     // One call parked (and nine more for the 10-call row).
     let (ten, _) = park(c, 10, &format!("{tag}t"));
     r.ping_p50 = ms(percentile(&mut ping_rtt(c, plan.floor_samples), 0.5));
-    r.setvar1_p50 = ms(percentile(&mut setvar_rtt(c, &ten[0], plan.floor_samples), 0.5));
-    let mut rtt = noop_rtt(c, &ten[0], noops);
+    let (mut setvars, mut rtt) = paired_rtt(c, &ten[0], plan.floor_samples, noops);
+    r.setvar1_p50 = ms(percentile(&mut setvars, 0.5));
     r.noop1_p50 = ms(percentile(&mut rtt, 0.5));
     r.noop1_p99 = ms(percentile(&mut rtt, 0.99));
     r.ceiling = setvar_rate(c, &ten[0], plan.ceiling_setvars, 500);
@@ -346,8 +361,8 @@ fn floor_round(flavour: Flavour, ast: &Asterisk, c: &mut Client, plan: &Plan, ta
     // The 1,000-call row.
     let (chans, _) = park(c, plan.scale_channels, &format!("{tag}s"));
     std::thread::sleep(Duration::from_millis(300));
-    r.setvar_n_p50 = ms(percentile(&mut setvar_rtt(c, &chans[chans.len() / 2], plan.floor_samples), 0.5));
-    let mut rtt = noop_rtt(c, &chans[chans.len() / 2], noops);
+    let (mut setvars, mut rtt) = paired_rtt(c, &chans[chans.len() / 2], plan.floor_samples, noops);
+    r.setvar_n_p50 = ms(percentile(&mut setvars, 0.5));
     r.noop_n_p50 = ms(percentile(&mut rtt, 0.5));
     r.noop_n_p99 = ms(percentile(&mut rtt, 0.99));
     let ticks = cpu_ticks(ast.pid());
@@ -914,14 +929,53 @@ fn ratio(better_when_lower: bool, stock: f64, ours: f64) -> String {
 
 /// `bench --profile ours|stock`: parks 500 channels and keeps 4 NOOPs in flight on each for
 /// a while, printing Asterisk's PID first, so that a profiler can attach (perf record -p).
-fn profile(flavour: Flavour) {
+fn profile(flavour: Flavour, channels: usize, per_channel: usize) {
     let ast = Asterisk::start(flavour);
-    let mut c = Client::connect(ast.port);
-    let (chans, _) = park(&mut c, 500, "p");
+    let mut c = Client::connect_with(ast.port, "agi,dialplan");
+    let (chans, _) = park(&mut c, channels, "p");
     eprintln!("[bench] Asterisk PID {}: load starts in 2 s", ast.pid());
     std::thread::sleep(Duration::from_secs(2));
-    let (rate, _) = pipelined(&mut c, &chans, 4, 600);
-    eprintln!("[bench] {rate:.0} commands/s");
+    let ticks = cpu_ticks(ast.pid());
+    let before = threads(ast.pid());
+    let (rate, done) = pipelined(&mut c, &chans, 4, per_channel);
+    let after = threads(ast.pid());
+    let cpu = (cpu_ticks(ast.pid()) - ticks) as f64 * 10.0 / (done as f64 / 1000.0);
+    eprintln!("[bench] {done} commands, {rate:.0} commands/s, {cpu:.1} ms CPU per 1,000");
+    println!("{}", per_thread(&before, &after, done));
+}
+
+/// Each thread of `pid`: (tid, CPU ns, voluntary and involuntary context switches).
+fn threads(pid: u32) -> HashMap<u32, (u64, u64, u64)> {
+    let mut out = HashMap::new();
+    for e in std::fs::read_dir(format!("/proc/{pid}/task")).into_iter().flatten().flatten() {
+        let Some(tid) = e.file_name().to_str().and_then(|t| t.parse::<u32>().ok()) else { continue };
+        // Nanoseconds on a CPU (schedstat: exact, where stat's ticks miss short runs).
+        let ticks = std::fs::read_to_string(e.path().join("schedstat")).ok().and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok()).unwrap_or(0);
+        let status = std::fs::read_to_string(e.path().join("status")).unwrap_or_default();
+        let field = |k: &str| status.lines().find_map(|l| l.strip_prefix(k)).and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(0);
+        out.insert(tid, (ticks, field("voluntary_ctxt_switches:"), field("nonvoluntary_ctxt_switches:")));
+    }
+    out
+}
+
+/// Per command, for the two busiest threads (the AMI session's and the manager router's)
+/// and all the others together (the channel threads): CPU (µs) and context switches.
+fn per_thread(before: &HashMap<u32, (u64, u64, u64)>, after: &HashMap<u32, (u64, u64, u64)>, commands: usize) -> String {
+    let mut d: Vec<(u32, u64, u64, u64)> = after
+        .iter()
+        .map(|(tid, a)| {
+            let b = before.get(tid).copied().unwrap_or((0, 0, 0));
+            (*tid, a.0 - b.0.min(a.0), a.1 - b.1.min(a.1), a.2 - b.2.min(a.2))
+        })
+        .collect();
+    d.sort_by(|x, y| y.1.cmp(&x.1));
+    let n = commands as f64;
+    let line = |name: &str, v: &[(u32, u64, u64, u64)]| {
+        let (t, vol, inv) = v.iter().fold((0, 0, 0), |a, x| (a.0 + x.1, a.1 + x.2, a.2 + x.3));
+        format!("{name}: {:.1} µs CPU, {:.2} voluntary + {:.2} involuntary switches per command", t as f64 / 1000.0 / n, vol as f64 / n, inv as f64 / n)
+    };
+    let k = d.len().min(2);
+    format!("{}\n{}\n{}", line("busiest thread", &d[..k.min(1)]), line("second thread", &d[k.min(1)..k]), line("all others", &d[k..]))
 }
 
 /// `bench --profile-calls ours|stock`: FastAGI calls (three commands each) back to back for
@@ -1094,8 +1148,11 @@ fn main() {
         return profile_calls(if which == "stock" { Flavour::Stock } else { Flavour::Ours });
     }
     if let Some(pos) = std::env::args().position(|a| a == "--profile") {
+        // `--profile ours|stock [CHANNELS [PER_CHANNEL]]` (default 500 × 600).
         let which = std::env::args().nth(pos + 1).unwrap_or_default();
-        return profile(if which == "stock" { Flavour::Stock } else { Flavour::Ours });
+        let channels = std::env::args().nth(pos + 2).and_then(|n| n.parse().ok()).unwrap_or(500);
+        let per = std::env::args().nth(pos + 3).and_then(|n| n.parse().ok()).unwrap_or(600);
+        return profile(if which == "stock" { Flavour::Stock } else { Flavour::Ours }, channels, per);
     }
     let smoke = std::env::args().any(|a| a == "--smoke");
     let plan = if smoke { &SMOKE } else { &FULL };

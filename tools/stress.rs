@@ -663,8 +663,9 @@ fn unload_under_load(cycles: usize, flavour: Flavour) -> UnloadResult {
     // STRESS_GDB=<file>: gdb attached to Asterisk, all threads' backtraces in <file> if it dies.
     let _gdb = std::env::var("STRESS_GDB").ok().map(|file| {
         let root = common::sandbox_root();
-        let gdb = std::process::Command::new("gdb")
-            .args(["-p", &pid.to_string(), "-batch", "-ex", &format!("set sysroot {}", root.display()), "-ex", "handle SIGURG SIGPIPE SIGUSR1 SIGUSR2 SIGHUP SIGCHLD SIGWINCH nostop noprint pass", "-ex", "continue", "-ex", "info registers rip", "-ex", "thread apply all bt full"])
+        let gdb = std::process::Command::new("chroot")
+            .arg(&root)
+            .args(["gdb", "-p", &pid.to_string(), "-batch", "-ex", "handle SIGURG SIGPIPE SIGUSR1 SIGUSR2 SIGHUP SIGCHLD SIGWINCH nostop noprint pass", "-ex", "continue", "-ex", "info registers rip", "-ex", "thread apply all bt full"])
             .stdout(std::fs::File::create(&file).expect("gdb output file"))
             .stderr(std::process::Stdio::null())
             .spawn()
