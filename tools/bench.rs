@@ -937,11 +937,55 @@ fn profile(flavour: Flavour, channels: usize, per_channel: usize) {
     std::thread::sleep(Duration::from_secs(2));
     let ticks = cpu_ticks(ast.pid());
     let before = threads(ast.pid());
+    let tps_before = manager_router_processed(&ast);
     let (rate, done) = pipelined(&mut c, &chans, 4, per_channel);
     let after = threads(ast.pid());
+    let tps_after = manager_router_processed(&ast);
+    eprintln!("[bench] manager router: {:.2} stasis messages per command", (tps_after - tps_before) as f64 / done as f64);
     let cpu = (cpu_ticks(ast.pid()) - ticks) as f64 * 10.0 / (done as f64 / 1000.0);
     eprintln!("[bench] {done} commands, {rate:.0} commands/s, {cpu:.1} ms CPU per 1,000");
     println!("{}", per_thread(&before, &after, done));
+}
+
+/// Calls to the functions `names` in a callgrind output file (the `calls=` lines under a
+/// `cfn=` naming one of them).
+fn callgrind_calls(out: &str, names: &[&str]) -> u64 {
+    // callgrind compresses names: "cfn=(12) malloc" the first time, "cfn=(12)" after.
+    let mut ids: HashMap<String, bool> = HashMap::new();
+    let mut current = false;
+    let mut total = 0;
+    for l in out.lines() {
+        if let Some(rest) = l.strip_prefix("cfn=") {
+            let (id, name) = match rest.split_once(' ') {
+                Some((id, name)) => (id.to_string(), Some(name)),
+                None => (rest.to_string(), None),
+            };
+            current = match name {
+                Some(name) => {
+                    let hit = names.iter().any(|n| name == *n || name.starts_with(&format!("{n}'")));
+                    ids.insert(id, hit);
+                    hit
+                }
+                None => ids.get(&id).copied().unwrap_or(false),
+            };
+        } else if let Some(rest) = l.strip_prefix("calls=") {
+            if current {
+                total += rest.split_whitespace().next().and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
+            }
+            current = false;
+        }
+    }
+    total
+}
+
+/// How many messages the manager's router taskprocessor has processed (`core show
+/// taskprocessors`: the `stasis/m:manager:core-…` row).
+fn manager_router_processed(ast: &Asterisk) -> u64 {
+    ast.cli("core show taskprocessors")
+        .lines()
+        .filter(|l| l.trim_start().starts_with("stasis/m:manager:core"))
+        .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .sum()
 }
 
 /// Each thread of `pid`: (tid, CPU ns, voluntary and involuntary context switches).
@@ -1124,6 +1168,40 @@ fn main() {
             }
             let per_noop = (totals[1] as f64 - totals[0] as f64) / 2000.0;
             println!("{flavour:?}: {} and {} instructions in all; {per_noop:.0} instructions per FastAGI NOOP", totals[0], totals[1]);
+            per.push(per_noop);
+        }
+        println!("ours / stock: {:.2}", per[1] / per[0]);
+        return;
+    }
+    // `--callgrind-async`: Asterisk's instructions per Async AGI NOOP, stock and ours, counted
+    // by callgrind: 10 parked calls × 4 NOOPs in flight, 20 per call in one Asterisk and 120
+    // per call in another, each under callgrind; the difference over the 1,000 NOOPs between.
+    // Also the calls to malloc per NOOP (callgrind's call counts).
+    if std::env::args().any(|a| a == "--callgrind-async") {
+        let dir = common::project_dir().join("target/callgrind");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::env::set_var("RS_VALGRIND", &dir);
+        std::env::set_var("RS_VALGRIND_TOOL", "callgrind");
+        let mut per = Vec::new();
+        for flavour in [Flavour::Stock, Flavour::Ours] {
+            let mut totals = Vec::new();
+            for n in [20usize, 120] {
+                eprintln!("[bench] callgrind: {flavour:?}, 10 parked calls × {n} NOOPs, 4 in flight");
+                let name = {
+                    let ast = Asterisk::start(flavour);
+                    let mut c = Client::connect_with(ast.port, "agi,dialplan");
+                    let (chans, _) = park(&mut c, 10, "cg");
+                    pipelined(&mut c, &chans, 4, n);
+                    hangup_all(&mut c, &ast);
+                    ast.name.clone()
+                };
+                let out = std::fs::read_to_string(dir.join(format!("{name}.callgrind"))).expect("callgrind output");
+                let total: u64 = out.lines().find_map(|l| l.strip_prefix("summary: ").or_else(|| l.strip_prefix("totals: "))).and_then(|v| v.split_whitespace().next()?.parse().ok()).expect("callgrind total");
+                totals.push((total, callgrind_calls(&out, &["malloc", "calloc", "realloc"])));
+            }
+            let per_noop = (totals[1].0 as f64 - totals[0].0 as f64) / 1000.0;
+            let mallocs = (totals[1].1 as f64 - totals[0].1 as f64) / 1000.0;
+            println!("{flavour:?}: {} and {} instructions in all; {per_noop:.0} instructions and {mallocs:.1} calls to malloc/calloc/realloc per Async AGI NOOP", totals[0].0, totals[1].0);
             per.push(per_noop);
         }
         println!("ours / stock: {:.2}", per[1] / per[0]);
