@@ -15,6 +15,12 @@ const COMMANDS: &[&str] = &[
     "GET VARIABLE CHANNEL",
     "GET VARIABLE UNSET_VARIABLE",
     "GET VARIABLE CHANNEL(language)",
+    // A function read that sets a variable: its VarSet comes between the command's
+    // AGIExecStart and AGIExecEnd (ours holds a quiet command's AGIExecStart back, and a
+    // GET VARIABLE that calls a function is not quiet).
+    "SET VARIABLE L a,b",
+    "GET VARIABLE POP(L)",
+    "GET VARIABLE L",
     "SET VARIABLE A \"b c\"",
     "GET VARIABLE A",
     r#"SET VARIABLE E a\ b\"c"#,
