@@ -1310,7 +1310,7 @@ fn main() {
 
     if smoke {
         // The smoke run draws too (tests/bench_smoke.rs checks the picture is made).
-        draw(&common::project_dir().join("target/benchmarks-smoke.svg"), &stock, &ours).expect("draw the smoke picture");
+        draw(&common::project_dir().join("target/benchmarks-smoke.svg"), &stock, &ours, &fl_s, &fl_o, plan.scale_channels).expect("draw the smoke picture");
     }
     if !smoke {
         let doc = format!(
@@ -1324,18 +1324,21 @@ fn main() {
         );
         std::fs::write(common::project_dir().join("docs/benchmarks.md"), doc).expect("write docs/benchmarks.md");
         eprintln!("[bench] wrote docs/benchmarks.md");
-        draw(&common::project_dir().join("docs/benchmarks.svg"), &stock, &ours).expect("draw docs/benchmarks.svg");
+        draw(&common::project_dir().join("docs/benchmarks.svg"), &stock, &ours, &fl_s, &fl_o, plan.scale_channels).expect("draw docs/benchmarks.svg");
         eprintln!("[bench] wrote docs/benchmarks.svg");
     }
 }
 
 /// docs/benchmarks.svg: the NOOP round-trip distribution of both modules (share of NOOPs
-/// answered within x ms, log scale), and bars for pipelined throughput and idle CPU.
-fn draw(path: &std::path::Path, stock: &Results, ours: &Results) -> Result<(), Box<dyn std::error::Error>> {
+/// answered within x ms, log scale); ours against the floors Asterisk allows (Ping, Setvar →
+/// VarSet) at 1 and 1,000 parked; and bars for the 1,000-call row (throughput, CPU per
+/// command) and idle CPU. Floor figures are the medians of the alternating rounds.
+fn draw(path: &std::path::Path, stock: &Results, ours: &Results, fs: &[FloorRound], fo: &[FloorRound], n: usize) -> Result<(), Box<dyn std::error::Error>> {
     use plotters::prelude::*;
-    let root = SVGBackend::new(path, (1000, 420)).into_drawing_area();
+    let root = SVGBackend::new(path, (1100, 640)).into_drawing_area();
     root.fill(&WHITE)?;
-    let (left, right) = root.split_horizontally(560);
+    let (upper, lower) = root.split_vertically(360);
+    let (left, right) = upper.split_horizontally(560);
     let cdf = |v: &[f64]| {
         let mut v = v.to_vec();
         v.sort_by(|a, b| a.partial_cmp(b).unwrap());
@@ -1355,17 +1358,48 @@ fn draw(path: &std::path::Path, stock: &Results, ours: &Results) -> Result<(), B
     c.draw_series(LineSeries::new(cs, &RED))?.label("stock res_agi").legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED));
     c.draw_series(LineSeries::new(co, &BLUE))?.label("res_agi_rs").legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));
     c.configure_series_labels().position(SeriesLabelPosition::LowerRight).border_style(BLACK).draw()?;
-    let (top, bottom) = right.split_vertically(210);
+
+    // Ours against the floors, at 1 and at n parked (stock's NOOP: its 100 ms poll, off scale).
+    let groups = [
+        ("1 parked", med(fo, |r| r.ping_p50), med(fo, |r| r.setvar1_p50), med(fo, |r| r.noop1_p50)),
+        (if n == 1000 { "1,000 parked" } else { "many parked" }, med(fo, |r| r.ping_p50), med(fo, |r| r.setvar_n_p50), med(fo, |r| r.noop_n_p50)),
+    ];
+    let ymax = groups.iter().map(|g| g.3.max(g.2)).fold(0.0, f64::max).max(1e-6) * 1.35;
+    let mut c = ChartBuilder::on(&right)
+        .caption(format!("ours vs the floors, p50 (stock's NOOP: {:.0} ms, its poll)", med(fs, |r| r.noop1_p50)), ("sans-serif", 15))
+        .margin(10)
+        .x_label_area_size(30)
+        .y_label_area_size(55)
+        .build_cartesian_2d(0.0..2.0, 0.0..ymax)?;
+    c.configure_mesh().disable_x_mesh().x_labels(0).y_desc("ms").draw()?;
+    let palette = [(RGBColor(150, 150, 150), "Ping"), (RGBColor(90, 160, 90), "Setvar → VarSet"), (BLUE, "NOOP (ours)")];
+    for (gi, g) in groups.iter().enumerate() {
+        let vals = [g.1, g.2, g.3];
+        for (k, v) in vals.iter().enumerate() {
+            let x0 = gi as f64 + 0.1 + k as f64 * 0.27;
+            c.draw_series(std::iter::once(Rectangle::new([(x0, 0.0), (x0 + 0.24, *v)], palette[k].0.filled())))?;
+            c.draw_series(std::iter::once(Text::new(format!("{v:.3}"), (x0, *v + ymax * 0.02), ("sans-serif", 12))))?;
+        }
+        c.draw_series(std::iter::once(Text::new(format!("{}: NOOP = {:.2} × Setvar", g.0, g.3 / g.2.max(1e-9)), (gi as f64 + 0.1, ymax * 0.95), ("sans-serif", 13))))?;
+    }
+    for (k, (col, name)) in palette.iter().enumerate() {
+        let col = *col;
+        c.draw_series(std::iter::once(Rectangle::new([(0.1 + k as f64 * 0.6, ymax * 0.84), (0.16 + k as f64 * 0.6, ymax * 0.88)], col.filled())))?;
+        c.draw_series(std::iter::once(Text::new(name.to_string(), (0.18 + k as f64 * 0.6, ymax * 0.885), ("sans-serif", 12))))?;
+    }
+
+    let panels = lower.split_evenly((1, 3));
     let bars = |area: &DrawingArea<SVGBackend, plotters::coord::Shift>, title: &str, unit: &str, s: f64, o: f64| -> Result<(), Box<dyn std::error::Error>> {
         let ymax = s.max(o).max(1e-9) * 1.25;
         let mut c = ChartBuilder::on(area).caption(title, ("sans-serif", 15)).margin(8).x_label_area_size(25).y_label_area_size(60).build_cartesian_2d(0.0..2.0, 0.0..ymax)?;
         c.configure_mesh().disable_x_mesh().x_labels(0).y_desc(unit).draw()?;
         c.draw_series([(0.0, s, RED, "stock"), (1.0, o, BLUE, "ours")].into_iter().map(|(x, v, col, _)| Rectangle::new([(x + 0.2, 0.0), (x + 0.8, v)], col.filled())))?;
-        c.draw_series([(0.5, s, "stock"), (1.5, o, "ours")].into_iter().map(|(x, v, name)| Text::new(format!("{name}: {}", if v >= 100.0 { format!("{v:.0}") } else { format!("{v:.4}") }), (x - 0.3, v * 1.02 + ymax * 0.02), ("sans-serif", 13))))?;
+        c.draw_series([(0.5, s, "stock"), (1.5, o, "ours")].into_iter().map(|(x, v, name)| Text::new(format!("{name}: {}", if v >= 100.0 { format!("{v:.0}") } else if v >= 1.0 { format!("{v:.1}") } else { format!("{v:.4}") }), (x - 0.3, v * 1.02 + ymax * 0.02), ("sans-serif", 13))))?;
         Ok(())
     };
-    bars(&top, "pipelined NOOPs/s (higher is better)", "NOOPs/s", stock.pipelined, ours.pipelined)?;
-    bars(&bottom, "idle CPU with calls parked (lower is better)", "cores", stock.idle_cores, ours.idle_cores)?;
+    bars(&panels[0], &format!("NOOPs/s, {n} calls × 4 in flight (higher is better)"), "NOOPs/s", med(fs, |r| r.rate_n), med(fo, |r| r.rate_n))?;
+    bars(&panels[1], &format!("Asterisk CPU per 1,000 NOOPs at {n} calls (lower is better)"), "ms", med(fs, |r| r.cpu_n), med(fo, |r| r.cpu_n))?;
+    bars(&panels[2], "idle CPU with calls parked (lower is better)", "cores", stock.idle_cores, ours.idle_cores)?;
     root.present()?;
     Ok(())
 }
