@@ -184,3 +184,41 @@ impl EventFd {
         let _ = unsafe { libc::read(self.raw(), (&mut v as *mut u64).cast(), 8) };
     }
 }
+
+/// Waits as SCHED_BATCH: a parked channel thread sleeps with that policy and runs its
+/// commands with its own. A SCHED_BATCH thread that wakes up does not preempt the thread
+/// running on its CPU (Linux places and preempts batch tasks by the tick, not at wake-up);
+/// with an idle CPU it runs at once, as before. Only for a thread that is SCHED_OTHER when
+/// made (a realtime or other policy is never touched).
+pub struct IdlePolicy {
+    allowed: bool,
+}
+
+impl IdlePolicy {
+    /// For the calling thread; checks its policy once.
+    pub fn new() -> IdlePolicy {
+        // SAFETY: sched_getscheduler(0) asks about the calling thread; no memory involved.
+        IdlePolicy { allowed: unsafe { libc::sched_getscheduler(0) } == libc::SCHED_OTHER }
+    }
+
+    /// Runs `wait` (a sleep of the calling thread) as SCHED_BATCH, then goes back to
+    /// SCHED_OTHER.
+    pub fn wait<T>(&mut self, wait: impl FnOnce() -> T) -> T {
+        if !self.allowed {
+            return wait();
+        }
+        let param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: pid 0 is the calling thread (Linux policies are per thread); param lives
+        // across the call.
+        if unsafe { libc::sched_setscheduler(0, libc::SCHED_BATCH, &param) } != 0 {
+            self.allowed = false;
+            return wait();
+        }
+        let r = wait();
+        // SAFETY: as above.
+        if unsafe { libc::sched_setscheduler(0, libc::SCHED_OTHER, &param) } != 0 {
+            self.allowed = false;
+        }
+        r
+    }
+}
