@@ -55,7 +55,8 @@ fn agi_exec_run(exec: &CliExec) -> CliOut {
         return CliOut::failure();
     };
     let id = args.get(4).cloned().unwrap_or_default();
-    match enqueue(&chan, args[3].clone(), id, crate::session::Asker::Cli) {
+    let queued = enqueue(&chan, args[3].clone(), id, crate::session::Asker::Cli).map(drop);
+    match queued {
         Ok(()) => CliOut::success(),
         Err(_) => {
             exec.print(&format!("Failed to add AGI command to queue of channel {}\n", chan.name()));

@@ -28,7 +28,10 @@ pub fn action_agi(action: &Action) -> i32 {
     };
     let owner = action.header(c"Owner");
     match enqueue(&chan, command, command_id, Asker::Ami(&owner)) {
-        Ok(()) => action.send_ack("Added AGI command to queue"),
+        Ok(wakeup) => {
+            action.send_ack("Added AGI command to queue");
+            drop(wakeup);
+        }
         Err(EnqueueError::NotInAsyncAgi) => {
             action.send_error(&format!("Failed to add AGI command to channel {} queue", chan.name()))
         }

@@ -358,9 +358,22 @@ pub fn check_owner(session: &Session, asker: Asker) -> Result<(), Vec<u8>> {
     }
 }
 
-/// Queues `command` on `chan`'s Async AGI queue and wakes the channel's thread if it sleeps.
-/// Shared by the manager action and the CLI.
-pub fn enqueue(chan: &Chan, command: Vec<u8>, id: Vec<u8>, asker: Asker) -> Result<(), EnqueueError> {
+/// The wake-up a queued command owes the channel's thread (if it sleeps): given when this is
+/// dropped, so that the caller can answer first (the AMI thread writes its Response before the
+/// channel thread competes with it for a CPU).
+pub struct Wakeup<'a>(Option<&'a Chan>);
+
+impl Drop for Wakeup<'_> {
+    fn drop(&mut self) {
+        if let Some(chan) = self.0.take() {
+            chan.wake();
+        }
+    }
+}
+
+/// Queues `command` on `chan`'s Async AGI queue; the returned Wakeup wakes the channel's thread
+/// if it sleeps. Shared by the manager action and the CLI.
+pub fn enqueue<'a>(chan: &'a Chan, command: Vec<u8>, id: Vec<u8>, asker: Asker) -> Result<Wakeup<'a>, EnqueueError> {
     // The channel lock is held only to find the session, never while waking the channel.
     let Some(session) = session_of(chan) else {
         crate::ast_log!(Warning, "Channel {} is not setup for Async AGI.", chan.name());
@@ -375,13 +388,11 @@ pub fn enqueue(chan: &Chan, command: Vec<u8>, id: Vec<u8>, asker: Asker) -> Resu
             return Err(EnqueueError::NotInAsyncAgi);
         }
     }
-    if session.take_sleeper() {
-        chan.wake();
-    }
+    let wakeup = Wakeup(session.take_sleeper().then_some(chan));
     if crate::ffi::log::debug_enabled(1) {
         crate::ffi::log::debug(1, &format!("Added AGI command to channel {} queue", chan.name()));
     }
-    Ok(())
+    Ok(wakeup)
 }
 
 /// Every channel now in AGI(agi:async): its queue and its uniqueid (AGIChannels). The one

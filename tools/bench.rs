@@ -1177,12 +1177,16 @@ fn main() {
     // by callgrind: 10 parked calls × 4 NOOPs in flight, 20 per call in one Asterisk and 120
     // per call in another, each under callgrind; the difference over the 1,000 NOOPs between.
     // Also the calls to malloc per NOOP (callgrind's call counts).
-    if std::env::args().any(|a| a == "--rtt-ours") {
+    // `--rtt-ours [N]`: Setvar → VarSet and NOOP p50, interleaved, on one of N parked calls
+    // (ours only: quick checks of the latency rows).
+    if let Some(pos) = std::env::args().position(|a| a == "--rtt-ours") {
+        let n: usize = std::env::args().nth(pos + 1).and_then(|n| n.parse().ok()).unwrap_or(1);
         let ast = Asterisk::start(Flavour::Ours);
         let mut c = Client::connect_with(ast.port, "agi,dialplan");
-        let (one, _) = park(&mut c, 1, "r");
+        let (one, _) = park(&mut c, n, "r");
+        std::thread::sleep(Duration::from_millis(300));
         for _ in 0..3 {
-            let (mut s, mut n) = paired_rtt(&mut c, &one[0], 1000, 1000);
+            let (mut s, mut n) = paired_rtt(&mut c, &one[one.len() / 2], 1000, 1000);
             println!("setvar p50 {:.3} noop p50 {:.3}", ms(percentile(&mut s, 0.5)), ms(percentile(&mut n, 0.5)));
         }
         return;
