@@ -57,9 +57,10 @@ esac
 
 # Also in the chroot: Debian's Perl AGI library (tests run it unmodified as an AGI script)
 # and Python (a Python AGI script); valgrind (make memcheck) and heaptrack (make heap); gdb
-# (tests call into the running Asterisk with it: the host's gdb 13 cannot on this kernel).
-EXTRAS="libasterisk-agi-perl python3-minimal valgrind heaptrack gdb"
-EXTRAS_VERSION=5
+# (tests call into the running Asterisk with it: the host's gdb 13 cannot on this kernel);
+# SIPp (Debian's sip-tester: the SIP callers of tests/sip_calls.rs, with its RFC 4733 pcaps).
+EXTRAS="libasterisk-agi-perl python3-minimal valgrind heaptrack gdb sip-tester"
+EXTRAS_VERSION=6
 
 log() { printf '[sandbox] %s\n' "$*" >&2; }
 
@@ -209,12 +210,23 @@ prepare() {
     # less (the scale benchmark needs that where the open-files limit cannot be raised).
     local timing="load => res_timing_timerfd.so"
     [ "${SANDBOX_TIMING:-yes}" = no ] && timing="; no timing module (SANDBOX_TIMING=no)"
+    # SANDBOX_SIP_PORT=N: chan_pjsip on 127.0.0.1:N (UDP) and RTP on SANDBOX_RTP_START..+199
+    # for the tests' SIPp callers (Debian's Asterisk only: a default source build has no
+    # pjproject, hence no chan_pjsip).
+    local sip="; no SIP (SANDBOX_SIP_PORT unset)"
+    if [ -n "${SANDBOX_SIP_PORT:-}" ]; then
+        [ "$TARGET" = deb ] || die "SANDBOX_SIP_PORT: chan_pjsip is only in Debian's Asterisk (RS_TARGET=deb), not in $TARGET"
+        local rtp_start=${SANDBOX_RTP_START:-20000}
+        sip=$(tr '\n' '\001' <"$HERE/sandbox/sip/modules-sip.conf")
+        sed -e "s|@SIP_PORT@|$SANDBOX_SIP_PORT|g" "$HERE/sandbox/sip/pjsip.conf" >"$host_d/etc/pjsip.conf"
+        sed -e "s|@RTP_START@|$rtp_start|g" -e "s|@RTP_END@|$((rtp_start + 199))|g" "$HERE/sandbox/sip/rtp.conf" >"$host_d/etc/rtp.conf"
+    fi
     local f
     for f in "$HERE"/sandbox/conf/*.conf; do
-        sed -e "s|@DIR@|$d|g" -e "s|@PORT@|$port|g" \
+        sed -e "s|@DIR@|$d|g" -e "s|@PORT@|$port|g" -e "s|@SIP@|$sip|g" \
             -e "s|@AGI_LOAD@|$agi_load|g" -e "s|@AGI_NOLOAD@|$agi_noload|g" -e "s|@TIMING@|$timing|g" -e "s|@TEST_SPEECH@|$speech|g" \
             -e "s|@MODDIR@|$MODDIR|g" -e "s|@DATADIR@|$DATADIR|g" -e "s|@VARLIBDIR@|$VARLIBDIR|g" -e "s|@SBINDIR@|$SBINDIR|g" \
-            "$f" >"$host_d/etc/$(basename "$f")"
+            "$f" | tr '\001' '\n' >"$host_d/etc/$(basename "$f")"
     done
     echo "$d/etc/asterisk.conf"
 }

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod ami;
+pub mod sip;
 
 use ami::{Ami, Message};
 use std::net::TcpListener;
@@ -182,6 +183,11 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0").local_addr().unwrap().port()
 }
 
+/// A UDP port free on 127.0.0.1 now (SIP, RTP).
+pub fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0").expect("bind 127.0.0.1:0").local_addr().unwrap().port()
+}
+
 pub fn sandbox_root() -> PathBuf {
     let out = Command::new(sandbox_script()).arg("root").output().expect("run scripts/sandbox.sh root");
     PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
@@ -194,6 +200,8 @@ pub struct Asterisk {
     pub flavour: Flavour,
     /// Which Asterisk (`target()` unless started with `start_on`).
     pub target: String,
+    /// chan_pjsip's UDP port on 127.0.0.1 (`start_sip`), 0 when it has no SIP.
+    pub sip_port: u16,
     root: PathBuf,
     child: Option<Child>,
 }
@@ -218,7 +226,17 @@ impl Asterisk {
         Asterisk::start_target(target, flavour, &[], true)
     }
 
+    /// Debian's Asterisk with chan_pjsip on a UDP port of 127.0.0.1 (`sip_port`) and RTP on
+    /// its own 200 ports, for SIPp callers (common::sip). A source build has no chan_pjsip.
+    pub fn start_sip(flavour: Flavour) -> Asterisk {
+        Asterisk::start_target_sip("deb", flavour, &[], true, true)
+    }
+
     fn start_target(target: &str, flavour: Flavour, env: &[(&str, &str)], timing: bool) -> Asterisk {
+        Asterisk::start_target_sip(target, flavour, env, timing, false)
+    }
+
+    fn start_target_sip(target: &str, flavour: Flavour, env: &[(&str, &str)], timing: bool, sip: bool) -> Asterisk {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let name = format!("test-{}-{}-{}", flavour.as_str().replace('+', "-"), std::process::id(), n);
@@ -232,11 +250,19 @@ impl Asterisk {
         if flavour != Flavour::Stock && flavour != Flavour::Packaged {
             assert!(module.exists(), "{} is missing: run `make test` (it builds the module first)", module.display());
         }
-        let prep = Command::new(sandbox_script())
-            .args(["prepare", &name, &port.to_string(), flavour.as_str()])
+        let sip_port = if sip { free_udp_port() } else { 0 };
+        let mut prep = Command::new(sandbox_script());
+        prep.args(["prepare", &name, &port.to_string(), flavour.as_str()])
             .env("RS_TARGET", target)
             .env("MODULE", &module)
-            .env("SANDBOX_TIMING", if timing { "yes" } else { "no" })
+            .env("SANDBOX_TIMING", if timing { "yes" } else { "no" });
+        if sip_port != 0 {
+            // Each instance's RTP ports: 200 from a base of its own (res_rtp_asterisk moves on
+            // to the next port of its range when one is taken).
+            let rtp = 20_000 + (port as u32 * 7 % 200) * 200;
+            prep.env("SANDBOX_SIP_PORT", sip_port.to_string()).env("SANDBOX_RTP_START", rtp.to_string());
+        }
+        let prep = prep
             .output()
             .expect("cannot run scripts/sandbox.sh");
         assert!(
@@ -286,7 +312,7 @@ impl Asterisk {
             .stderr(Stdio::null())
             .spawn()
             .expect("cannot start Asterisk in the sandbox chroot");
-        let mut ast = Asterisk { name, port, flavour, target: target.to_string(), root, child: Some(child) };
+        let mut ast = Asterisk { name, port, flavour, target: target.to_string(), sip_port, root, child: Some(child) };
         ast.wait_booted();
         ast
     }

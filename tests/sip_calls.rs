@@ -1,0 +1,179 @@
+//! Real calls (issue 20): SIP with RTP through chan_pjsip, from SIPp on loopback
+//! (tests/common/sip.rs), on stock and on ours. The caller streams a tone to Asterisk and can
+//! send one RFC 4733 digit; what Asterisk sends the caller is counted and timed by the test's
+//! own RTP sink (the caller's SDP names it).
+mod common;
+use common::ami::{decode, Ami, Message};
+use common::sip::{CallPlan, Sipp};
+use common::*;
+use std::time::{Duration, Instant};
+
+/// The SIP call's AsyncAGIStart.
+fn parked(ami: &Ami) -> (String, String) {
+    let m = ami.wait_event(Duration::from_secs(15), |m| m.is_event("AsyncAGIStart") && m.get("Channel").is_some_and(|c| c.starts_with("PJSIP/sipp-")));
+    (m.get("Channel").unwrap().to_string(), m.get("Uniqueid").unwrap().to_string())
+}
+
+fn send(ami: &Ami, chan: &str, cmd: &str, id: &str) {
+    let r = ami.action(&[("Action", "AGI"), ("Channel", chan), ("Command", cmd), ("CommandID", id)]);
+    assert_eq!(r.get("Response"), Some("Success"), "{r:?}");
+}
+
+fn result_of(ami: &Ami, id: &str) -> Message {
+    ami.wait_event(Duration::from_secs(15), |m| m.is_event("AsyncAGIExec") && m.get("CommandId") == Some(id))
+}
+
+fn plan(service: &'static str, hold_ms: u64) -> CallPlan {
+    CallPlan { service, hold: Duration::from_millis(hold_ms), dtmf: None, eagi: None }
+}
+
+/// Asterisk hangs the call up (SIPp answers the BYE and ends, counting its call aborted).
+fn hang_up(ami: &Ami, chan: &str, call: &mut Sipp) {
+    let _ = ami.action(&[("Action", "Hangup"), ("Channel", chan)]);
+    call.wait(Duration::from_secs(20));
+}
+
+#[test]
+fn stream_file_is_heard_by_the_sip_caller() {
+    for flavour in [Flavour::Stock, Flavour::Ours] {
+        let ast = Asterisk::start_sip(flavour);
+        let ami = ast.ami();
+        let mut call = Sipp::call(&ast, &plan("sippark", 20_000));
+        let (chan, uniqueid) = parked(&ami);
+        send(&ami, &chan, "STREAM FILE beep \"\"", "s");
+        ami.wait_event(TIMEOUT, |m| m.is_event("AGIExecStart") && m.get("Uniqueid") == Some(&uniqueid));
+        let t0 = Instant::now();
+        let r = result_of(&ami, "s");
+        let t1 = Instant::now();
+        let text = decode(r.get("Result").unwrap());
+        // "200 result=0 endpos=N": N samples (8 kHz) were played, one packet per 160.
+        let endpos: usize = text.split("endpos=").nth(1).and_then(|e| e.trim().parse().ok()).unwrap_or_else(|| panic!("{flavour:?}: {text}"));
+        std::thread::sleep(Duration::from_millis(100));
+        let heard = call.sink.audio_between(t0 - Duration::from_millis(50), t1 + Duration::from_millis(100));
+        let expected = endpos / 160;
+        assert!(expected >= 10, "{flavour:?}: beep played {endpos} samples");
+        assert!(heard + 3 >= expected && heard <= expected + 3, "{flavour:?}: the caller received {heard} packets of a {expected}-packet prompt");
+        hang_up(&ami, &chan, &mut call);
+    }
+}
+
+#[test]
+fn rfc4733_digits_reach_wait_for_digit_and_get_data() {
+    for flavour in [Flavour::Stock, Flavour::Ours] {
+        let ast = Asterisk::start_sip(flavour);
+        let ami = ast.ami();
+        for (cmd, digit, want) in [("WAIT FOR DIGIT 6000", '5', "200 result=53\n"), ("GET DATA silence/10 6000 1", '7', "200 result=7\n")] {
+            let mut call = Sipp::call(&ast, &CallPlan { dtmf: Some((digit, Duration::from_millis(1500))), ..plan("sippark", 20_000) });
+            let (chan, _) = parked(&ami);
+            send(&ami, &chan, cmd, "d");
+            let r = result_of(&ami, "d");
+            assert_eq!(decode(r.get("Result").unwrap()), want, "{flavour:?}: {cmd} with the caller's RFC 4733 {digit}");
+            hang_up(&ami, &chan, &mut call);
+            ami.clear();
+        }
+    }
+}
+
+#[test]
+fn agiinterrupt_stops_the_prompt_the_sip_caller_hears_within_a_packet() {
+    let ast = Asterisk::start_sip(Flavour::Ours);
+    let ami = ast.ami();
+    let mut call = Sipp::call(&ast, &plan("sippark", 20_000));
+    let (chan, uniqueid) = parked(&ami);
+    let mut lags = Vec::new();
+    for i in 0..5 {
+        let id = format!("p{i}");
+        send(&ami, &chan, "STREAM FILE tt-monkeys \"\"", &id);
+        ami.wait_event(TIMEOUT, |m| m.is_event("AGIExecStart") && m.get("Uniqueid") == Some(&uniqueid) && m.get("Command") == Some("STREAM FILE tt-monkeys \"\""));
+        // Half a second of the prompt reaches the caller…
+        let t0 = Instant::now();
+        while call.sink.audio_between(t0, Instant::now()) < 25 {
+            assert!(t0.elapsed() < Duration::from_secs(5), "no prompt audio reached the caller");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // …then the interrupt; the caller's audio must stop.
+        let t = Instant::now();
+        let r = ami.action(&[("Action", "AGIInterrupt"), ("Channel", &chan)]);
+        assert_eq!(r.get("Response"), Some("Success"), "{r:?}");
+        let e = result_of(&ami, &id);
+        assert_eq!(e.get("Interrupted"), Some("yes"), "{e:?}");
+        std::thread::sleep(Duration::from_millis(300));
+        let last = call.sink.packets().iter().filter(|p| p.payload_type == 0 && p.at >= t0).map(|p| p.at).max().unwrap();
+        lags.push(last.saturating_duration_since(t));
+    }
+    eprintln!("last packet after the interrupt: {lags:?}");
+    // One packet time (20 ms): the one on its way may still arrive.
+    assert!(lags.iter().all(|l| *l <= Duration::from_millis(25)), "the caller still heard the prompt after the interrupt: {lags:?}");
+    hang_up(&ami, &chan, &mut call);
+}
+
+#[test]
+fn the_caller_hangs_up_mid_command_with_commands_queued() {
+    for flavour in [Flavour::Stock, Flavour::Ours] {
+        let ast = Asterisk::start_sip(flavour);
+        let ami = ast.ami();
+        // SIPp sends BYE 1.5 s after the call is up, in the middle of the prompt.
+        let mut call = Sipp::call(&ast, &plan("sippark", 1500));
+        let (chan, uniqueid) = parked(&ami);
+        send(&ami, &chan, "STREAM FILE tt-monkeys \"\"", "r");
+        for q in ["q1", "q2", "q3"] {
+            send(&ami, &chan, "NOOP", q);
+        }
+        assert!(call.wait(Duration::from_secs(20)), "{flavour:?}: SIPp's call failed: {}", std::fs::read_to_string(&call.log).unwrap_or_default());
+        ami.wait_event(Duration::from_secs(15), |m| m.is_event("Hangup") && m.get("Uniqueid") == Some(&uniqueid));
+        std::thread::sleep(Duration::from_millis(500));
+        let execs: Vec<Message> = ami.snapshot().into_iter().filter(|m| m.is_event("AsyncAGIExec") && m.get("Uniqueid") == Some(&uniqueid)).collect();
+        let ids: Vec<&str> = execs.iter().filter_map(|m| m.get("CommandId")).collect();
+        match flavour {
+            // Stock: the prompt's result, and nothing for the queued NOOPs (docs/differences.md).
+            Flavour::Stock => assert_eq!(ids, ["r"], "stock: {execs:?}"),
+            _ => {
+                assert_eq!(ids, ["r", "q1", "q2", "q3"], "ours: every command ends in exactly one result or cancellation: {execs:?}");
+                for q in &execs[1..] {
+                    assert_eq!(q.get("Cancelled"), Some("hangup"), "{q:?}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn eagi_from_a_sip_call_gets_the_callers_audio_on_fd_3() {
+    for flavour in [Flavour::Stock, Flavour::Ours] {
+        let ast = Asterisk::start_sip(flavour);
+        let ami = ast.ami();
+        for (format, range) in [("slin", 12_000..=20_000), ("slin16", 24_000..=40_000)] {
+            let out = format!("sip-eagi-{format}.txt");
+            let inside = format!("/srv/res_agi_rs/{}/agi/{out}", ast.name);
+            let mut call = Sipp::call(&ast, &CallPlan { eagi: Some((inside, format)), ..plan("sipeagi", 3000) });
+            let after = ami.wait_event(Duration::from_secs(15), |m| m.get("UserEvent") == Some("AfterAGI") && m.get("Step") == Some("sipeagi"));
+            assert_eq!(after.get("Status"), Some("SUCCESS"), "{flavour:?}: {after:?}");
+            let text = std::fs::read_to_string(ast.instance_dir().join("agi").join(&out)).unwrap();
+            let bytes: usize = text.lines().find_map(|l| l.strip_prefix("bytes ")).unwrap().parse().unwrap();
+            assert!(range.contains(&bytes), "{flavour:?}: {format}: {bytes} bytes on fd 3 in 1 s of a SIP call");
+            // (The dialplan hangs up after EAGI: SIPp answers that BYE.)
+            call.wait(Duration::from_secs(20));
+            ami.clear();
+        }
+    }
+}
+
+#[test]
+fn record_file_records_the_sip_callers_audio() {
+    for flavour in [Flavour::Stock, Flavour::Ours] {
+        let ast = Asterisk::start_sip(flavour);
+        let ami = ast.ami();
+        let mut call = Sipp::call(&ast, &plan("sippark", 20_000));
+        let (chan, _) = parked(&ami);
+        let path = format!("/srv/res_agi_rs/{}/agi/rec-{flavour:?}", ast.name);
+        // 2 s of the caller's tone (the maximum length ends it: result=0 endpos=…).
+        send(&ami, &chan, &format!("RECORD FILE {path} wav # 2000"), "rec");
+        let r = result_of(&ami, "rec");
+        let text = decode(r.get("Result").unwrap());
+        assert!(text.starts_with("200 result=0"), "{flavour:?}: {text}");
+        let len = std::fs::metadata(ast.instance_dir().join("agi").join(format!("rec-{flavour:?}.wav"))).unwrap().len();
+        // 8 kHz, 16 bits: 16,000 bytes a second, after the 44-byte header.
+        assert!((24_000..=40_000).contains(&len), "{flavour:?}: a 2 s recording of the caller is {len} bytes");
+        hang_up(&ami, &chan, &mut call);
+    }
+}
