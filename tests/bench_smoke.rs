@@ -11,8 +11,23 @@ fn bench_smoke_run_prints_the_table() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "bench --smoke failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     let svg = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/target/benchmarks-smoke.svg")).expect("the smoke picture");
-    assert!(svg.contains("<svg") && svg.contains("NOOP round trip") && svg.contains("pipelined NOOPs/s"), "picture incomplete");
-    for row in ["NOOP round trip p50", "pipelined NOOPs/s", "idle CPU", "RSS per parked call", "time to park", "AMI floor", "one NOOP on each: 50/50 results"] {
+    for part in ["<svg", "NOOP round trip", "ours vs the floors", "Setvar → VarSet", "calls × 4 in flight", "CPU per 1,000 NOOPs", "idle CPU"] {
+        assert!(svg.contains(part), "picture incomplete: no {part:?}");
+    }
+    for row in [
+        "NOOP round trip p50",
+        "pipelined NOOPs/s",
+        "idle CPU",
+        "RSS per parked call",
+        "time to park",
+        "AMI floor",
+        "floor: Setvar → VarSet p50",
+        "NOOP p50 ÷ Setvar floor",
+        "router ceiling",
+        "NOOPs/s, 10 calls × 4 in flight",
+        "Issue 19's targets",
+        "one NOOP on each: 50/50 results",
+    ] {
         assert!(stdout.contains(row), "missing {row:?} in:\n{stdout}");
     }
 }

@@ -947,6 +947,33 @@ fn profile(flavour: Flavour, channels: usize, per_channel: usize) {
     println!("{}", per_thread(&before, &after, done));
 }
 
+/// Stock's and ours, each with `load(ast, n)` for both `sizes`, every run in its own Asterisk
+/// under callgrind: per flavour, (instructions in all, calls to malloc/calloc/realloc) of each
+/// run. `what` names a run in the progress lines (`{n}`: its size).
+fn callgrind_runs(sizes: [usize; 2], what: &str, load: impl Fn(&Asterisk, usize)) -> Vec<(Flavour, [(u64, u64); 2])> {
+    let dir = common::project_dir().join("target/callgrind");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::env::set_var("RS_VALGRIND", &dir);
+    std::env::set_var("RS_VALGRIND_TOOL", "callgrind");
+    [Flavour::Stock, Flavour::Ours]
+        .into_iter()
+        .map(|flavour| {
+            let run = |n: usize| {
+                eprintln!("[bench] callgrind: {flavour:?}, {}", what.replace("{n}", &n.to_string()));
+                let name = {
+                    let ast = Asterisk::start(flavour);
+                    load(&ast, n);
+                    ast.name.clone()
+                };
+                let out = std::fs::read_to_string(dir.join(format!("{name}.callgrind"))).expect("callgrind output");
+                let total: u64 = out.lines().find_map(|l| l.strip_prefix("summary: ").or_else(|| l.strip_prefix("totals: "))).and_then(|v| v.split_whitespace().next()?.parse().ok()).expect("callgrind total");
+                (total, callgrind_calls(&out, &["malloc", "calloc", "realloc"]))
+            };
+            (flavour, [run(sizes[0]), run(sizes[1])])
+        })
+        .collect()
+}
+
 /// Calls to the functions `names` in a callgrind output file (the `calls=` lines under a
 /// `cfn=` naming one of them).
 fn callgrind_calls(out: &str, names: &[&str]) -> u64 {
@@ -1147,29 +1174,15 @@ fn main() {
     // by callgrind (repeatable whatever else the machine does): one call of 500 NOOPs and one
     // of 2,500, each in its own Asterisk under callgrind; the difference over 2,000.
     if std::env::args().any(|a| a == "--callgrind-noops") {
-        let dir = common::project_dir().join("target/callgrind");
-        let _ = std::fs::remove_dir_all(&dir);
-        std::env::set_var("RS_VALGRIND", &dir);
-        std::env::set_var("RS_VALGRIND_TOOL", "callgrind");
-        let mut per = Vec::new();
-        for flavour in [Flavour::Stock, Flavour::Ours] {
-            let mut totals = Vec::new();
-            for n in [500usize, 2500] {
-                eprintln!("[bench] callgrind: {flavour:?}, one FastAGI call of {n} NOOPs");
-                let name = {
-                    let ast = Asterisk::start(flavour);
-                    let mut c = Client::connect(ast.port);
-                    noop_round(&ast, &mut c, n);
-                    ast.name.clone()
-                };
-                let out = std::fs::read_to_string(dir.join(format!("{name}.callgrind"))).expect("callgrind output");
-                let total: u64 = out.lines().find_map(|l| l.strip_prefix("summary: ").or_else(|| l.strip_prefix("totals: "))).and_then(|v| v.split_whitespace().next()?.parse().ok()).expect("callgrind total");
-                totals.push(total);
-            }
-            let per_noop = (totals[1] as f64 - totals[0] as f64) / 2000.0;
-            println!("{flavour:?}: {} and {} instructions in all; {per_noop:.0} instructions per FastAGI NOOP", totals[0], totals[1]);
-            per.push(per_noop);
-        }
+        let runs = callgrind_runs([500, 2500], "one FastAGI call of {n} NOOPs", |ast, n| {
+            let mut c = Client::connect(ast.port);
+            noop_round(ast, &mut c, n);
+        });
+        let per: Vec<f64> = runs.iter().map(|(flavour, r)| {
+            let per_noop = (r[1].0 as f64 - r[0].0 as f64) / 2000.0;
+            println!("{flavour:?}: {} and {} instructions in all; {per_noop:.0} instructions per FastAGI NOOP", r[0].0, r[1].0);
+            per_noop
+        }).collect();
         println!("ours / stock: {:.2}", per[1] / per[0]);
         return;
     }
@@ -1177,6 +1190,22 @@ fn main() {
     // by callgrind: 10 parked calls × 4 NOOPs in flight, 20 per call in one Asterisk and 120
     // per call in another, each under callgrind; the difference over the 1,000 NOOPs between.
     // Also the calls to malloc per NOOP (callgrind's call counts).
+    if std::env::args().any(|a| a == "--callgrind-async") {
+        let runs = callgrind_runs([20, 120], "10 parked calls × {n} NOOPs, 4 in flight", |ast, n| {
+            let mut c = Client::connect_with(ast.port, "agi,dialplan");
+            let (chans, _) = park(&mut c, 10, "cg");
+            pipelined(&mut c, &chans, 4, n);
+            hangup_all(&mut c, ast);
+        });
+        let per: Vec<f64> = runs.iter().map(|(flavour, r)| {
+            let per_noop = (r[1].0 as f64 - r[0].0 as f64) / 1000.0;
+            let mallocs = (r[1].1 as f64 - r[0].1 as f64) / 1000.0;
+            println!("{flavour:?}: {} and {} instructions in all; {per_noop:.0} instructions and {mallocs:.1} calls to malloc/calloc/realloc per Async AGI NOOP", r[0].0, r[1].0);
+            per_noop
+        }).collect();
+        println!("ours / stock: {:.2}", per[1] / per[0]);
+        return;
+    }
     // `--rtt-ours [N]`: Setvar → VarSet and NOOP p50, interleaved, on one of N parked calls
     // (ours only: quick checks of the latency rows).
     if let Some(pos) = std::env::args().position(|a| a == "--rtt-ours") {
@@ -1189,36 +1218,6 @@ fn main() {
             let (mut s, mut n) = paired_rtt(&mut c, &one[one.len() / 2], 1000, 1000);
             println!("setvar p50 {:.3} noop p50 {:.3}", ms(percentile(&mut s, 0.5)), ms(percentile(&mut n, 0.5)));
         }
-        return;
-    }
-    if std::env::args().any(|a| a == "--callgrind-async") {
-        let dir = common::project_dir().join("target/callgrind");
-        let _ = std::fs::remove_dir_all(&dir);
-        std::env::set_var("RS_VALGRIND", &dir);
-        std::env::set_var("RS_VALGRIND_TOOL", "callgrind");
-        let mut per = Vec::new();
-        for flavour in [Flavour::Stock, Flavour::Ours] {
-            let mut totals = Vec::new();
-            for n in [20usize, 120] {
-                eprintln!("[bench] callgrind: {flavour:?}, 10 parked calls × {n} NOOPs, 4 in flight");
-                let name = {
-                    let ast = Asterisk::start(flavour);
-                    let mut c = Client::connect_with(ast.port, "agi,dialplan");
-                    let (chans, _) = park(&mut c, 10, "cg");
-                    pipelined(&mut c, &chans, 4, n);
-                    hangup_all(&mut c, &ast);
-                    ast.name.clone()
-                };
-                let out = std::fs::read_to_string(dir.join(format!("{name}.callgrind"))).expect("callgrind output");
-                let total: u64 = out.lines().find_map(|l| l.strip_prefix("summary: ").or_else(|| l.strip_prefix("totals: "))).and_then(|v| v.split_whitespace().next()?.parse().ok()).expect("callgrind total");
-                totals.push((total, callgrind_calls(&out, &["malloc", "calloc", "realloc"])));
-            }
-            let per_noop = (totals[1].0 as f64 - totals[0].0 as f64) / 1000.0;
-            let mallocs = (totals[1].1 as f64 - totals[0].1 as f64) / 1000.0;
-            println!("{flavour:?}: {} and {} instructions in all; {per_noop:.0} instructions and {mallocs:.1} calls to malloc/calloc/realloc per Async AGI NOOP", totals[0].0, totals[1].0);
-            per.push(per_noop);
-        }
-        println!("ours / stock: {:.2}", per[1] / per[0]);
         return;
     }
     // `--profile-noops ours|stock N`: one FastAGI call running N NOOPs, after printing
