@@ -162,10 +162,12 @@ pub fn run(chan: &Chan, events: &mut Emitter, io: &mut SessionIo, line: &[u8], d
         return unknown(events);
     }
     let runs_dead = builtin.map(|(_, c)| c.dead).or_else(|| foreign.as_ref().map(|f| f.command.dead())).unwrap_or(false);
-    if !(dead && !runs_dead) && !builtin.is_some_and(|(_, c)| commands::is_quiet(c, &words[c.words.len()..])) {
+    let refused = dead && !runs_dead;
+    let quiet = builtin.is_some_and(|(_, c)| commands::is_quiet(c, &words[c.words.len()..]));
+    if !refused && !quiet {
         events.release();
     }
-    if dead && !runs_dead {
+    if refused {
         events.exec_end(command_id, line, 511, DEAD_RESULT);
         let text = format!("511 {DEAD_RESULT}\n").into_bytes();
         tx(chan, &text);
@@ -243,13 +245,12 @@ fn command_id() -> i32 {
     use std::sync::atomic::{AtomicU64, Ordering};
     static STATE: AtomicU64 = AtomicU64::new(0);
     const GAMMA: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut x = STATE.fetch_add(GAMMA, Ordering::Relaxed);
-    if x == 0 {
+    if STATE.load(Ordering::Relaxed) == 0 {
+        // The first command seeds it (a racing second one keeps the first seed).
         let seed = ((misc::random() as u64) << 32 | misc::random() as u64) | 1;
-        let _ = STATE.compare_exchange(GAMMA, seed, Ordering::Relaxed, Ordering::Relaxed);
-        x = STATE.fetch_add(GAMMA, Ordering::Relaxed);
+        let _ = STATE.compare_exchange(0, seed, Ordering::Relaxed, Ordering::Relaxed);
     }
-    x = x.wrapping_add(GAMMA);
+    let mut x = STATE.fetch_add(GAMMA, Ordering::Relaxed).wrapping_add(GAMMA);
     x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     x ^= x >> 31;
