@@ -210,8 +210,8 @@ prepare() {
     # less (the scale benchmark needs that where the open-files limit cannot be raised).
     local timing="load => res_timing_timerfd.so"
     [ "${SANDBOX_TIMING:-yes}" = no ] && timing="; no timing module (SANDBOX_TIMING=no)"
-    # SANDBOX_SIP_PORT=N: chan_pjsip on 127.0.0.1:N (UDP) and RTP on SANDBOX_RTP_START..+199
-    # for the tests' SIPp callers (Debian's Asterisk only: a default source build has no
+    # SANDBOX_SIP_PORT=N: chan_pjsip on 127.0.0.1:N (UDP) and RTP on SANDBOX_RTP_START and the
+    # SANDBOX_RTP_PORTS (default 200; two a call) above it, for the tests' SIPp callers (Debian's Asterisk only: a default source build has no
     # pjproject, hence no chan_pjsip).
     local sip="; no SIP (SANDBOX_SIP_PORT unset)"
     if [ -n "${SANDBOX_SIP_PORT:-}" ]; then
@@ -219,7 +219,7 @@ prepare() {
         local rtp_start=${SANDBOX_RTP_START:-20000}
         sip=$(tr '\n' '\001' <"$HERE/sandbox/sip/modules-sip.conf")
         sed -e "s|@SIP_PORT@|$SANDBOX_SIP_PORT|g" "$HERE/sandbox/sip/pjsip.conf" >"$host_d/etc/pjsip.conf"
-        sed -e "s|@RTP_START@|$rtp_start|g" -e "s|@RTP_END@|$((rtp_start + 199))|g" "$HERE/sandbox/sip/rtp.conf" >"$host_d/etc/rtp.conf"
+        sed -e "s|@RTP_START@|$rtp_start|g" -e "s|@RTP_END@|$((rtp_start + ${SANDBOX_RTP_PORTS:-200} - 1))|g" "$HERE/sandbox/sip/rtp.conf" >"$host_d/etc/rtp.conf"
     fi
     local f
     for f in "$HERE"/sandbox/conf/*.conf; do

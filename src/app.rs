@@ -186,11 +186,13 @@ fn run_async(chan: &Chan, script_args: Vec<Vec<u8>>) -> Ended {
         // The session failed inside this module: close the queue, cancel what it held,
         // take the datastore off the channel, and tell the client the channel left.
         let leftovers = current.into_iter().chain(session.close());
+        events.hold();
         for cmd in leftovers {
             events.async_exec_cancelled(&cmd.id, CancelReason::Failure);
         }
         chan.lock().detach_datastore();
         events.async_end();
+        events.release();
         session.end(run, false, Vec::new());
         return Ended::Failure;
     };
@@ -198,10 +200,16 @@ fn run_async(chan: &Chan, script_args: Vec<Vec<u8>>) -> Ended {
     // Redirect...), as in stock; if the channel hung up, each gets its cancellation now.
     let hungup = ended == Ended::Hangup && !chan.redirect_pending();
     let leftovers = session.end(run, hungup, events.headers());
+    // The cancellations and AsyncAGIEnd go out as one stasis message: when hundreds of calls
+    // hang up at once with commands queued, the manager's router gets one task per call, as
+    // stock's AsyncAGIEnd alone (issue 20: 500 calls x 4 commands otherwise put 2,500 tasks
+    // on it in a burst, near the 3,000 where Asterisk raises its taskprocessor alert).
+    events.hold();
     for cmd in &leftovers {
         events.async_exec_cancelled(&cmd.id, CancelReason::Hangup);
     }
     events.async_end();
+    events.release();
     ended
 }
 

@@ -285,18 +285,22 @@ fn append_cancelled(body: &mut Vec<u8>, command_id: &[u8], reason: CancelReason)
     append_field(body, "Cancelled", reason.as_str().as_bytes());
 }
 
-/// AsyncAGIExec for a command still queued when its channel is destroyed (no channel to
-/// read headers from: `headers` are those of the channel's last Async AGI event). It goes
-/// through the manager topic, after everything the channel published.
-pub fn cancelled_after_destroy(headers: &[u8], command_id: &[u8], reason: CancelReason, owner: Option<&[u8]>) {
-    let mut b = Vec::with_capacity(headers.len() + 256);
-    b.extend_from_slice(c"AsyncAGIExec".to_bytes_with_nul());
-    let body = b.len();
-    b.extend_from_slice(headers);
-    append_cancelled(&mut b, command_id, reason);
-    if let Some(o) = owner {
-        append_field(&mut b, "Owner", o);
+/// AsyncAGIExec for each command still queued when its channel is destroyed (no channel to
+/// read headers from: `headers` are those of the channel's last Async AGI event), all in one
+/// message. It goes through the manager topic, after everything the channel published.
+pub fn cancelled_after_destroy(headers: &[u8], command_ids: &[&[u8]], reason: CancelReason, owner: Option<&[u8]>) {
+    let mut b = Vec::with_capacity(command_ids.len() * (headers.len() + 256));
+    for command_id in command_ids {
+        b.extend_from_slice(c"AsyncAGIExec".to_bytes_with_nul());
+        let body = b.len();
+        b.extend_from_slice(headers);
+        append_cancelled(&mut b, command_id, reason);
+        if let Some(o) = owner {
+            append_field(&mut b, "Owner", o);
+        }
+        crate::encode::end_c_text(&mut b, body);
     }
-    crate::encode::end_c_text(&mut b, body);
-    publish_events(None, &b);
+    if !b.is_empty() {
+        publish_events(None, &b);
+    }
 }

@@ -68,9 +68,12 @@ fn target(action: &Action) -> Option<(ChannelRef, Arc<Session>)> {
 /// Each flushed command gets its AsyncAGIExec with `Cancelled: flush`, in queue order.
 fn cancel_flushed(chan: &Chan, session: &Session, flushed: &[Queued]) {
     let mut events = Emitter::with_owner(chan, session.owner().clone());
+    // One stasis message for all of them (a flush of 1,000 commands is one router task).
+    events.hold();
     for cmd in flushed {
         events.async_exec_cancelled(&cmd.id, CancelReason::Flush);
     }
+    events.release();
 }
 
 fn commands(n: usize) -> &'static str {

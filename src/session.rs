@@ -321,9 +321,8 @@ impl Session {
         }
         let headers = lock(&self.inner).last_headers.clone();
         let owner = self.owner.get();
-        for cmd in &leftovers {
-            events::cancelled_after_destroy(&headers, &cmd.id, CancelReason::Hangup, owner.as_deref());
-        }
+        let ids: Vec<&[u8]> = leftovers.iter().map(|cmd| cmd.id.as_slice()).collect();
+        events::cancelled_after_destroy(&headers, &ids, CancelReason::Hangup, owner.as_deref());
     }
 }
 

@@ -229,7 +229,14 @@ impl Asterisk {
     /// Debian's Asterisk with chan_pjsip on a UDP port of 127.0.0.1 (`sip_port`) and RTP on
     /// its own 200 ports, for SIPp callers (common::sip). A source build has no chan_pjsip.
     pub fn start_sip(flavour: Flavour) -> Asterisk {
-        Asterisk::start_target_sip("deb", flavour, &[], true, true)
+        Asterisk::start_target_sip("deb", flavour, &[("SANDBOX_RTP_PORTS", "200")], true, true)
+    }
+
+    /// As `start_sip`, for many calls at once (common::sip::SippLoad): RTP on `rtp_ports`
+    /// ports from `rtp_start` (two a call), apart from other instances' and SIPp's ranges.
+    pub fn start_sip_load(flavour: Flavour, rtp_start: u16, rtp_ports: u16) -> Asterisk {
+        let (start, ports) = (rtp_start.to_string(), rtp_ports.to_string());
+        Asterisk::start_target_sip("deb", flavour, &[("SANDBOX_RTP_START", &start), ("SANDBOX_RTP_PORTS", &ports)], true, true)
     }
 
     fn start_target(target: &str, flavour: Flavour, env: &[(&str, &str)], timing: bool) -> Asterisk {
@@ -258,9 +265,13 @@ impl Asterisk {
             .env("SANDBOX_TIMING", if timing { "yes" } else { "no" });
         if sip_port != 0 {
             // Each instance's RTP ports: 200 from a base of its own (res_rtp_asterisk moves on
-            // to the next port of its range when one is taken).
+            // to the next port of its range when one is taken), unless `env` names them (these
+            // two variables go to sandbox.sh, not to Asterisk).
             let rtp = 20_000 + (port as u32 * 7 % 200) * 200;
             prep.env("SANDBOX_SIP_PORT", sip_port.to_string()).env("SANDBOX_RTP_START", rtp.to_string());
+            for (k, v) in env.iter().filter(|(k, _)| k.starts_with("SANDBOX_RTP_")) {
+                prep.env(k, v);
+            }
         }
         let prep = prep
             .output()
@@ -306,7 +317,7 @@ impl Asterisk {
         }
         let child = cmd
             .args([asterisk_bin_for(target).as_str(), "-f", "-C", &conf])
-            .envs(env.iter().copied())
+            .envs(env.iter().copied().filter(|(k, _)| !k.starts_with("SANDBOX_")))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
