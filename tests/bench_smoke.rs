@@ -27,6 +27,10 @@ fn bench_smoke_run_prints_the_table() {
         "NOOPs/s, 10 calls × 4 in flight",
         "Issue 19's targets",
         "one NOOP on each: 50/50 results",
+        "Real SIP calls with media",
+        "Asterisk CPU per parked SIP call",
+        "SIP calls with media",
+        "Where the two cores saturate",
     ] {
         assert!(stdout.contains(row), "missing {row:?} in:\n{stdout}");
     }

@@ -63,3 +63,36 @@ fn a_parked_channel_waits_as_sched_batch_and_runs_commands_with_its_own_policy()
         wait_batch(pid, 0, &format!("{flavour:?}: after the hangup"));
     }
 }
+
+/// The same on a SIP call with media (issue 20): the thread wakes for each voice frame and is
+/// SCHED_BATCH whenever looked at between them, is back to its own policy while a command
+/// runs, and leaves with it. (That it no longer changes policy around each frame shows in
+/// make bench's CPU per parked SIP call: docs/benchmarks-notes.md.)
+#[test]
+fn a_parked_sip_call_with_media_stays_sched_batch_between_frames() {
+    use common::sip::{CallPlan, Sipp};
+    for flavour in [Flavour::Stock, Flavour::Ours] {
+        let ast = Asterisk::start_sip(flavour);
+        let pid = ast.pid();
+        let ami = ast.ami();
+        let mut call = Sipp::call(&ast, &CallPlan { service: "sippark", hold: Duration::from_secs(20), dtmf: None, args: None });
+        let m = ami.wait_event(Duration::from_secs(15), |m| m.is_event("AsyncAGIStart") && m.get("Channel").is_some_and(|c| c.starts_with("PJSIP/")));
+        let (chan, uniqueid) = (m.get("Channel").unwrap().to_string(), m.get("Uniqueid").unwrap().to_string());
+        let parked = if flavour == Flavour::Ours { 1 } else { 0 };
+        wait_batch(pid, parked, &format!("{flavour:?}: SIP call parked, frames flowing"));
+        // Sampled through a second of frames (50 wake-ups): SCHED_BATCH each time.
+        for _ in 0..50 {
+            assert_eq!(batch_threads(pid), parked, "{flavour:?}: between frames");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        ok(&ami.action(&[("Action", "AGI"), ("Channel", &chan), ("Command", "EXEC Wait 1"), ("CommandID", "w")]));
+        ami.wait_event(TIMEOUT, |m| m.is_event("AGIExecStart") && m.get("Uniqueid") == Some(&uniqueid));
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(batch_threads(pid), 0, "{flavour:?}: while EXEC Wait runs");
+        ami.wait_event(TIMEOUT, |m| m.is_event("AsyncAGIExec") && m.get("CommandId") == Some("w"));
+        wait_batch(pid, parked, &format!("{flavour:?}: idle again"));
+        ok(&ami.action(&[("Action", "Hangup"), ("Channel", &chan)]));
+        wait_batch(pid, 0, &format!("{flavour:?}: after the hangup"));
+        call.wait(Duration::from_secs(20));
+    }
+}

@@ -80,7 +80,7 @@ fn agiinterrupt_stops_the_prompt_the_sip_caller_hears_within_a_packet() {
     let ami = ast.ami();
     let mut call = Sipp::call(&ast, &plan("sippark", 20_000));
     let (chan, uniqueid) = parked(&ami);
-    let mut lags = Vec::new();
+    let (mut lags, mut acks) = (Vec::new(), Vec::new());
     for i in 0..5 {
         let id = format!("p{i}");
         send(&ami, &chan, "STREAM FILE tt-monkeys \"\"", &id);
@@ -96,12 +96,13 @@ fn agiinterrupt_stops_the_prompt_the_sip_caller_hears_within_a_packet() {
         let r = ami.action(&[("Action", "AGIInterrupt"), ("Channel", &chan)]);
         assert_eq!(r.get("Response"), Some("Success"), "{r:?}");
         let e = result_of(&ami, &id);
+        acks.push(t.elapsed());
         assert_eq!(e.get("Interrupted"), Some("yes"), "{e:?}");
         std::thread::sleep(Duration::from_millis(300));
         let last = call.sink.packets().iter().filter(|p| p.payload_type == 0 && p.at >= t0).map(|p| p.at).max().unwrap();
         lags.push(last.saturating_duration_since(t));
     }
-    eprintln!("last packet after the interrupt: {lags:?}");
+    eprintln!("last packet after the interrupt: {lags:?}; AGIInterrupt sent -> its AsyncAGIExec: {acks:?}");
     // One packet time (20 ms): the one on its way may still arrive.
     assert!(lags.iter().all(|l| *l <= Duration::from_millis(25)), "the caller still heard the prompt after the interrupt: {lags:?}");
     hang_up(&ami, &chan, &mut call);
@@ -150,6 +151,7 @@ fn eagi_from_a_sip_call_gets_the_callers_audio_on_fd_3() {
             assert_eq!(after.get("Status"), Some("SUCCESS"), "{flavour:?}: {after:?}");
             let text = std::fs::read_to_string(ast.instance_dir().join("agi").join(&out)).unwrap();
             let bytes: usize = text.lines().find_map(|l| l.strip_prefix("bytes ")).unwrap().parse().unwrap();
+            eprintln!("{flavour:?}: {format}: {bytes} bytes on fd 3 in 1 s of a SIP call");
             assert!(range.contains(&bytes), "{flavour:?}: {format}: {bytes} bytes on fd 3 in 1 s of a SIP call");
             // (The dialplan hangs up after EAGI: SIPp answers that BYE.)
             call.wait(Duration::from_secs(20));

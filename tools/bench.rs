@@ -4,6 +4,7 @@
 //! `bench --smoke` is a tiny run (used by `make test` so the benchmark never rots).
 #[path = "../tests/common/mod.rs"]
 mod common;
+mod bench_sip;
 
 use common::{Asterisk, Flavour};
 use std::collections::HashMap;
@@ -1247,6 +1248,18 @@ fn main() {
     }
     let smoke = std::env::args().any(|a| a == "--smoke");
     let plan = if smoke { &SMOKE } else { &FULL };
+    let sip_plan = if smoke { &bench_sip::SMOKE } else { &bench_sip::FULL };
+    // `--sip`: only the SIP rows (issue 20); rewrites only their section of docs/benchmarks.md.
+    if std::env::args().any(|a| a == "--sip") {
+        let section = bench_sip::run(sip_plan, plan);
+        if !smoke {
+            let path = common::project_dir().join("docs/benchmarks.md");
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            std::fs::write(&path, bench_sip::splice(&text, &section)).expect("write docs/benchmarks.md");
+            eprintln!("[bench] wrote the SIP section of docs/benchmarks.md");
+        }
+        return;
+    }
     let stock = measure(Flavour::Stock, plan);
     let ours = measure(Flavour::Ours, plan);
     let (pc_s, pc_o) = per_call(plan);
@@ -1266,6 +1279,7 @@ fn main() {
         NUDGES.load(std::sync::atomic::Ordering::SeqCst)
     );
     let big = big_park(plan);
+    let sip = bench_sip::run(sip_plan, plan);
 
     let rows: Vec<(String, String, String, String)> = vec![
         ("NOOP round trip p50 (ms), one channel".into(), format!("{:.3}", stock.noop_p50), format!("{:.3}", ours.noop_p50), ratio(true, stock.noop_p50, ours.noop_p50)),
@@ -1320,7 +1334,7 @@ fn main() {
             "# Benchmarks\n\nLatest `make bench` run ({}), on {}.\nBoth modules ran on the same sandbox Asterisk, same dialplan (`park@agi`: Local channels in \
              `AGI(agi:async)`), same client (tools/bench.rs, one AMI connection with `Events: agi`), one after the other in one run (the first twelve rows: both booted side by side, alternating \
              rounds, on a connection with `Events: agi,dialplan`).\n\n{table}\n\
-             Issue 19's targets, from this run:\n\n{targets}\n{floors}\n{rounds_text}\n{nudges_text}\n## res_agi_rs at scale\n\n{big_text}\n{}",
+             Issue 19's targets, from this run:\n\n{targets}\n{floors}\n{rounds_text}\n{nudges_text}\n{sip}\n## res_agi_rs at scale\n\n{big_text}\n{}",
             std::process::Command::new("date").arg("-u").arg("+%Y-%m-%d %H:%M UTC").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default(),
             machine(),
             std::fs::read_to_string(common::project_dir().join("docs/benchmarks-notes.md")).unwrap_or_default()

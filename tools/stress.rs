@@ -970,6 +970,44 @@ fn print_unload(u: &UnloadResult, who: &str) {
     );
 }
 
+/// Calls in make stress's BYE storm of SIP calls, and the calls placed meanwhile.
+const SIP_STORM_CALLS: usize = 500;
+const SIP_STORM_NEW: usize = 100;
+
+/// One BYE storm of `n` SIP calls (4 NOOPs queued behind a running WAIT FOR DIGIT each), printed.
+fn sip_storm(n: usize) -> impl Fn(Flavour) -> common::sip::StormReport {
+    move |f| {
+        eprintln!("[stress] BYE storm of {n} SIP calls, {f:?}");
+        let r = common::sip::bye_storm(f, n, 4, SIP_STORM_NEW);
+        println!("sip storm {f:?}: {r:?}");
+        r
+    }
+}
+
+/// Ours: every command answered once, no high-water alert, every new call taken, Asterisk
+/// alive, nothing left. Stock: the same but the queued commands (it drops them).
+fn sip_storm_ok(f: Flavour, r: &common::sip::StormReport) -> bool {
+    let answered = if f == Flavour::Stock { r.calls } else { r.commands };
+    r.alive && r.channels_left.starts_with("0 active") && r.high_water_lines.is_empty() && r.duplicated == 0
+        && r.answered_once == answered && r.storm_ok == r.calls as u64 && r.new_ok == r.new_calls as u64 && r.new_failed == 0 && r.new_503 == 0
+}
+
+fn sip_storm_doc(rows: &[(Flavour, common::sip::StormReport)]) -> String {
+    let when = std::process::Command::new("date").arg("-u").arg("+%Y-%m-%d %H:%M UTC").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default();
+    let mut doc = format!("## A BYE storm of SIP calls (issue 20)\n\n(Run of {when}.) {SIP_STORM_CALLS} SIP calls from SIPp (chan_pjsip on loopback, each streaming a tone to Asterisk) parked in `AGI(agi:async)`, each with `WAIT FOR DIGIT 120000` running and four NOOPs queued; then SIPp sends all {SIP_STORM_CALLS} BYEs at the same wall-clock moment (tests/sipp/load.xml), while a second SIPp places {SIP_STORM_NEW} new calls from 1 s before the storm on (20 a second). Every command is counted by its CommandID. The manager's queue: the highest depth of Asterisk's `stasis/m:manager:core-…` taskprocessor (`core show taskprocessors`, Max Depth, reset 1 s before the storm: the storm and the new calls, not the setup) and the messages it ran from then on; Asterisk raises its overload alert, during which PJSIP turns new calls away, at 3,000 there. Pass (ours): every command answered exactly once, no high-water line in the log, every new call taken (no 503, no failure), Asterisk alive, no channel left; stock: the same except the queued commands, which it drops.\n\n");
+    doc += "| module | calls | commands sent | answered exactly once | missing | of them cancelled | manager queue max depth | messages it ran | deepest other taskprocessor | high-water lines | new calls taken / placed | 503s | from the BYEs to the last AsyncAGIEnd | channels left |\n|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---|\n";
+    for (f, r) in rows {
+        doc += &format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} ({}) | {} | {} / {} | {} | {:.0} ms | {} |\n",
+            if *f == Flavour::Stock { "stock res_agi" } else { "res_agi_rs" },
+            r.calls, r.commands, r.answered_once, r.missing, r.cancelled, r.manager_max_depth, r.manager_processed, r.deepest_other.0, r.deepest_other.1,
+            r.high_water_lines.len(), r.new_ok, r.new_calls, r.new_503, r.settled.as_secs_f64() * 1000.0, r.channels_left
+        );
+    }
+    doc += "\nEach channel's cancellations go out with its AsyncAGIEnd as one stasis message (src/app.rs), so a call that ends with four commands queued costs the manager's router one task, as stock's AsyncAGIEnd alone does.\n\n";
+    doc
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     // `--unload N`: only the unload/load cycles on ours (to chase a failure).
@@ -1025,6 +1063,27 @@ fn main() {
         print_storm(&r, if flavour == Flavour::Stock { " (stock)" } else { "" });
         return;
     }
+    // `--sip-storm N`: only the BYE storm of N SIP calls, stock and ours.
+    if let Some(i) = args.iter().position(|a| a == "--sip-storm") {
+        let n = args.get(i + 1).and_then(|n| n.parse().ok()).unwrap_or(500);
+        let rows: Vec<_> = [Flavour::Stock, Flavour::Ours].into_iter().map(|f| (f, sip_storm(n))).map(|(f, run)| (f, run(f))).collect();
+        let ok = rows.iter().all(|(f, r)| sip_storm_ok(*f, r));
+        if n == SIP_STORM_CALLS {
+            // Rewrites only this section of docs/reliability.md (make stress writes it whole).
+            let path = common::project_dir().join("docs/reliability.md");
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let section = sip_storm_doc(&rows);
+            let text = match (text.find("## A BYE storm of SIP calls"), text.find("## Storms against FastAGI sessions")) {
+                (Some(a), Some(b)) => format!("{}{}{}", &text[..a], section, &text[b..]),
+                (None, Some(b)) => format!("{}{}{}", &text[..b], section, &text[b..]),
+                _ => format!("{text}\n{section}"),
+            };
+            std::fs::write(&path, text).expect("write docs/reliability.md");
+            eprintln!("[stress] wrote the SIP storm section of docs/reliability.md");
+        }
+        println!("{}", if ok { "PASS" } else { "FAIL" });
+        std::process::exit(if ok { 0 } else { 1 });
+    }
     let short = args.iter().any(|a| a == "--short");
     let (n, cycles) = if short { (50, 12) } else { (1000, 100) };
     let mut storms = Vec::new();
@@ -1058,7 +1117,10 @@ fn main() {
         print_unload(&u, " (stock)");
         (s, Some(u))
     };
-    let pass = storms.iter().all(|r| r.missing.is_empty() && r.duplicated.is_empty() && r.cli_max.worst < Duration::from_secs(1) && r.left_channels.starts_with("0 active"))
+    // The BYE storm of real SIP calls (issue 20), stock and ours; not in --short (make test
+    // runs a small one in tests/sip_calls.rs).
+    let sip: Vec<(Flavour, common::sip::StormReport)> = if short { Vec::new() } else { [Flavour::Stock, Flavour::Ours].into_iter().map(|f| (f, sip_storm(SIP_STORM_CALLS)(f))).collect() };
+    let pass = sip.iter().all(|(f, r)| sip_storm_ok(*f, r)) && storms.iter().all(|r| r.missing.is_empty() && r.duplicated.is_empty() && r.cli_max.worst < Duration::from_secs(1) && r.left_channels.starts_with("0 active"))
         && fast.iter().filter(|r| r.flavour == Flavour::Ours).all(|r| r.unanswered == 0 && r.extra == 0 && r.answered == r.sent && r.cli_max.worst < Duration::from_secs(1) && r.left_channels.starts_with("0 active"))
         && u.works_after_each_load
         && u.crashed_at.is_none();
@@ -1082,6 +1144,7 @@ fn main() {
             doc += &storm_row(r);
         }
         doc += "\nHow the storms act: **Hangup** one `Action: Hangup` with a regex for all calls; **Redirect** one `Redirect` per call to `redirected@agi` (the prompt ends as on a redirect; the NOOPs stay queued with the channel, as in stock, and are cancelled when the call is hung up at the end); **Break** one `AGIInterrupt` per call, after which the NOOPs and `ASYNCAGI BREAK` run and the call parks again in the dialplan's next `AGI(agi:async)`; **Mix** per call in turn `AGIInterrupt`, `AGIInterrupt` with `Flush: yes`, `AGIFlush`, `Hangup`.\n\n";
+        doc += &sip_storm_doc(&sip);
         doc += "## Storms against FastAGI sessions and local scripts\n\nN calls run `AGI(agi://127.0.0.1:port/storm)` (Local pairs into `classic@agi`), or `AGI(storm.sh)` (tests/agi/storm.sh, which ignores SIGHUP so that what follows a hangup is counted, and logs every line it sends and gets); the project's FastAGI server (or the script) sends each a long `STREAM FILE tt-monkeys`, then three NOOPs, each when the one before got its result; once every prompt runs, all calls are hung up at once (one `Hangup` with a regex) or redirected (one `Redirect` each). The server counts, per connection, the commands it sent, the result lines it got, the `HANGUP` notifications, commands left unanswered when Asterisk closed the connection, and result lines that answered nothing; Pass (ours): every command sent got exactly one result, no channel left, the CLI under 1 s.\n\n";
         doc += "| sessions | storm | module | calls | commands sent | answered | unanswered | extra results | HANGUP notifications | result codes | slowest CLI answer | channels left |\n|---|---|---|---:|---:|---:|---:|---:|---:|---|---:|---|\n";
         for r in &fast {

@@ -190,35 +190,53 @@ impl EventFd {
 /// running on its CPU (Linux places and preempts batch tasks by the tick, not at wake-up);
 /// with an idle CPU it runs at once, as before. Only for a thread that is SCHED_OTHER when
 /// made (a realtime or other policy is never touched).
+///
+/// The policy stays SCHED_BATCH from the first `wait` until `active` (before a command runs)
+/// or the drop (when the thread leaves Async AGI): a parked call with media wakes for every
+/// voice frame (50 a second), which it reads and drops as it is; two policy changes around
+/// each of those wake-ups would cost two system calls a frame for nothing.
 pub struct IdlePolicy {
     allowed: bool,
+    batch: bool,
 }
 
 impl IdlePolicy {
     /// For the calling thread; checks its policy once.
     pub fn new() -> IdlePolicy {
         // SAFETY: sched_getscheduler(0) asks about the calling thread; no memory involved.
-        IdlePolicy { allowed: unsafe { libc::sched_getscheduler(0) } == libc::SCHED_OTHER }
+        IdlePolicy { allowed: unsafe { libc::sched_getscheduler(0) } == libc::SCHED_OTHER, batch: false }
     }
 
-    /// Runs `wait` (a sleep of the calling thread) as SCHED_BATCH, then goes back to
-    /// SCHED_OTHER.
-    pub fn wait<T>(&mut self, wait: impl FnOnce() -> T) -> T {
-        if !self.allowed {
-            return wait();
-        }
+    fn set(&mut self, policy: libc::c_int) {
         let param = libc::sched_param { sched_priority: 0 };
         // SAFETY: pid 0 is the calling thread (Linux policies are per thread); param lives
         // across the call.
-        if unsafe { libc::sched_setscheduler(0, libc::SCHED_BATCH, &param) } != 0 {
-            self.allowed = false;
-            return wait();
-        }
-        let r = wait();
-        // SAFETY: as above.
-        if unsafe { libc::sched_setscheduler(0, libc::SCHED_OTHER, &param) } != 0 {
+        if unsafe { libc::sched_setscheduler(0, policy, &param) } != 0 {
             self.allowed = false;
         }
-        r
+    }
+
+    /// Runs `wait` (a sleep of the calling thread) as SCHED_BATCH, and stays so.
+    pub fn wait<T>(&mut self, wait: impl FnOnce() -> T) -> T {
+        if self.allowed && !self.batch {
+            self.set(libc::SCHED_BATCH);
+            self.batch = self.allowed;
+        }
+        wait()
+    }
+
+    /// Back to SCHED_OTHER (before a command runs).
+    pub fn active(&mut self) {
+        if self.batch {
+            self.batch = false;
+            self.set(libc::SCHED_OTHER);
+        }
+    }
+}
+
+impl Drop for IdlePolicy {
+    /// The thread leaves with the policy it came with.
+    fn drop(&mut self) {
+        self.active();
     }
 }

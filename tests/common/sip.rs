@@ -322,10 +322,12 @@ pub struct StormReport {
     pub cancelled: usize,
     /// From the first BYE to the last AsyncAGIEnd of the storm's calls.
     pub settled: Duration,
-    /// The highest depth the manager's stasis subscription queue reached (taskprocessor
-    /// `stasis/m:manager:core-…`, Max Depth in `core show taskprocessors`), and the other
-    /// taskprocessor with the deepest queue.
+    /// The highest depth the manager's stasis subscription queue reached from 1 s before the
+    /// storm on (taskprocessor `stasis/m:manager:core-…`, Max Depth in `core show
+    /// taskprocessors`, reset then), and the other taskprocessor with the deepest queue.
     pub manager_max_depth: u64,
+    /// The messages that taskprocessor ran from then on (Processed).
+    pub manager_processed: u64,
     pub deepest_other: (String, u64),
     /// Log lines of Asterisk's taskprocessor high-water alert ("queue reached").
     pub high_water_lines: Vec<String>,
@@ -365,7 +367,7 @@ pub fn bye_storm(flavour: super::Flavour, calls: usize, queued: usize, new_calls
     let setup = Duration::from_millis((calls * 1000 / rate) as u64) + Duration::from_secs(6);
     let bye_at = std::time::SystemTime::now() + setup;
     let bye_instant = Instant::now() + setup;
-    let mut storm = SippLoad::start(&ast, &LoadPlan { service: "sippark", calls, rate, bye_at, rtp_ports: (30_000, 30_000 + ports) });
+    let mut storm = SippLoad::start(&ast, &LoadPlan { service: "sippark", calls, rate, bye_at, rtp_ports: (20_000, 20_000 + ports) });
     // Park: each call gets its commands as soon as it starts.
     let mut chans: HashMap<String, usize> = HashMap::new();
     let mut uniq: HashMap<String, usize> = HashMap::new();
@@ -415,8 +417,10 @@ pub fn bye_storm(flavour: super::Flavour, calls: usize, queued: usize, new_calls
             handle(&m, &mut answers, &mut cancelled);
         }
     }
+    // The queue depths from here on are the storm's own (and the new calls'), not the setup's.
+    let _ = ast.cli("core reset taskprocessors");
     let new_bye = bye_at + Duration::from_secs(8) + Duration::from_millis((new_calls * 1000 / 20) as u64);
-    let mut fresh = (new_calls > 0).then(|| SippLoad::start(&ast, &LoadPlan { service: "sippark", calls: new_calls, rate: 20, bye_at: new_bye, rtp_ports: (40_000, 40_000 + ports) }));
+    let mut fresh = (new_calls > 0).then(|| SippLoad::start(&ast, &LoadPlan { service: "sippark", calls: new_calls, rate: 20, bye_at: new_bye, rtp_ports: (25_000, 25_000 + ports) }));
     // The storm, until every call of it has ended its Async AGI.
     let deadline = bye_instant + Duration::from_secs(60);
     while ended < calls && Instant::now() < deadline {
@@ -462,6 +466,7 @@ pub fn bye_storm(flavour: super::Flavour, calls: usize, queued: usize, new_calls
             if let Ok(depth) = f[3].parse::<u64>() {
                 if f[0].starts_with("stasis/m:manager:core") {
                     report.manager_max_depth = report.manager_max_depth.max(depth);
+                    report.manager_processed += f[1].parse::<u64>().unwrap_or(0);
                 } else if depth > report.deepest_other.1 {
                     report.deepest_other = (f[0].to_string(), depth);
                 }
