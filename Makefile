@@ -12,7 +12,7 @@ CI_TAGS ?= 20.20.1 23.4.1
 # FastAGI, HAGI, EAGI, DeadAGI where the version has it), GOSUB through app_stack, a declined
 # load beside stock, unload under traffic, the test framework where there is one.
 CORE_TESTS := --test versions --test stock_compare --test async_agi --test classic_agi --test public_api \
-	--test module_lifecycle --test asterisk_selftest --test edge_paths
+	--test module_lifecycle --test asterisk_selftest --test edge_paths --test metrics --test fastagi_tls
 ifeq ($(RS_TARGET),deb)
 MODULE := build/res_agi_rs.so
 SPEECH := build/test_speech.so
@@ -67,9 +67,11 @@ $(SPEECH): tests/speech_engine/test_speech.c | asterisk
 ci-targets:
 	@for t in $(CI_TAGS); do $(MAKE) --no-print-directory module test-speech RS_TARGET=$$t || exit 1; done
 
-# What the tests use besides Asterisk: panoramisk, the Node client's packages, cargo-deb.
+# What the tests use besides Asterisk: panoramisk, cryptography (the TLS tests' certificates),
+# the Node client's packages, cargo-deb.
 test-deps:
 	@python3 -c 'import panoramisk' 2>/dev/null || pip install --quiet 'panoramisk==1.4'
+	@python3 -c 'import cryptography' 2>/dev/null || pip install --quiet 'cryptography'
 	@[ -d docs/examples/node/node_modules/asterisk-manager ] || npm ci --prefix docs/examples/node --no-audit --no-fund --silent
 	@command -v cargo-deb >/dev/null 2>&1 || cargo install --locked --quiet cargo-deb@3.8.0
 

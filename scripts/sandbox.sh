@@ -58,9 +58,16 @@ esac
 # Also in the chroot: Debian's Perl AGI library (tests run it unmodified as an AGI script)
 # and Python (a Python AGI script); valgrind (make memcheck) and heaptrack (make heap); gdb
 # (tests call into the running Asterisk with it: the host's gdb 13 cannot on this kernel);
-# SIPp (Debian's sip-tester: the SIP callers of tests/sip_calls.rs, with its RFC 4733 pcaps).
-EXTRAS="libasterisk-agi-perl python3-minimal valgrind heaptrack gdb sip-tester"
-EXTRAS_VERSION=6
+# SIPp (Debian's sip-tester: the SIP callers of tests/sip_calls.rs, with its RFC 4733 pcaps);
+# Prometheus and promtool (tests/metrics.rs scrapes the metrics endpoint with a real server).
+EXTRAS="libasterisk-agi-perl python3-minimal valgrind heaptrack gdb sip-tester prometheus promtool"
+EXTRAS_VERSION=7
+
+# No package's maintainer script starts a service in the chroot (prometheus's would).
+no_services() {
+    printf '#!/bin/sh\nexit 101\n' >"$1/usr/sbin/policy-rc.d"
+    chmod 755 "$1/usr/sbin/policy-rc.d"
+}
 
 log() { printf '[sandbox] %s\n' "$*" >&2; }
 
@@ -117,6 +124,7 @@ provision() {
         ticking "debootstrap" sh -c 'debootstrap --variant=minbase sid "$1" "$2" >"$3" 2>&1' sh "$tmp" "$MIRROR" "$CACHE/debootstrap.log" \
             || { tail -20 "$CACHE/debootstrap.log" >&2; die "debootstrap failed"; }
         mount -t proc proc "$tmp/proc"
+        no_services "$tmp"
         log "installing asterisk, asterisk-dev, asterisk-core-sounds-en-gsm in the chroot"
         if ! ticking "apt-get in the chroot" sh -c 'chroot "$1" sh -c "apt-get -q -o Acquire::Check-Valid-Until=false update &&
              DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
@@ -131,6 +139,7 @@ provision() {
     if [ ! -f "$ROOT/.res_agi_rs-extras-$EXTRAS_VERSION" ]; then
         log "installing in the chroot: $EXTRAS"
         mount_proc
+        no_services "$ROOT"
         ticking "apt-get in the chroot" sh -c 'chroot "$1" sh -c "apt-get -q -o Acquire::Check-Valid-Until=false update &&
              DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $2" >"$3" 2>&1' sh "$ROOT" "$EXTRAS" "$CACHE/apt-extras.log" \
             || { tail -20 "$CACHE/apt-extras.log" >&2; die "apt-get in chroot failed"; }
@@ -221,9 +230,12 @@ prepare() {
         sed -e "s|@SIP_PORT@|$SANDBOX_SIP_PORT|g" "$HERE/sandbox/sip/pjsip.conf" >"$host_d/etc/pjsip.conf"
         sed -e "s|@RTP_START@|$rtp_start|g" -e "s|@RTP_END@|$((rtp_start + ${SANDBOX_RTP_PORTS:-200} - 1))|g" "$HERE/sandbox/sip/rtp.conf" >"$host_d/etc/rtp.conf"
     fi
+    # SANDBOX_HTTP_PORT=N: Asterisk's HTTP server on 127.0.0.1:N (the metrics endpoint).
+    local http_enabled=no http_port=8088
+    if [ -n "${SANDBOX_HTTP_PORT:-}" ]; then http_enabled=yes; http_port=$SANDBOX_HTTP_PORT; fi
     local f
     for f in "$HERE"/sandbox/conf/*.conf; do
-        sed -e "s|@DIR@|$d|g" -e "s|@PORT@|$port|g" -e "s|@SIP@|$sip|g" \
+        sed -e "s|@HTTP_ENABLED@|$http_enabled|g" -e "s|@HTTP_PORT@|$http_port|g" -e "s|@DIR@|$d|g" -e "s|@PORT@|$port|g" -e "s|@SIP@|$sip|g" \
             -e "s|@AGI_LOAD@|$agi_load|g" -e "s|@AGI_NOLOAD@|$agi_noload|g" -e "s|@TIMING@|$timing|g" -e "s|@TEST_SPEECH@|$speech|g" \
             -e "s|@MODDIR@|$MODDIR|g" -e "s|@DATADIR@|$DATADIR|g" -e "s|@VARLIBDIR@|$VARLIBDIR|g" -e "s|@SBINDIR@|$SBINDIR|g" \
             "$f" | tr '\001' '\n' >"$host_d/etc/$(basename "$f")"

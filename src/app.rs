@@ -138,6 +138,8 @@ fn exec(chan: &Chan, data: &[u8], enhanced: bool) -> i32 {
         AgiResult::NotFound => (c"NOTFOUND", 0),
         AgiResult::Hangup => (c"HANGUP", -1),
     };
+    let mode = if crate::parse::starts_with_ci(&script, b"agi:async") { crate::metrics::Mode::Async } else { crate::metrics::Mode::of_script(&script) };
+    crate::metrics::session(mode, &String::from_utf8_lossy(status.to_bytes()));
     chan.set_var(c"AGISTATUS", status);
     ret
 }
@@ -160,6 +162,7 @@ fn run_async(chan: &Chan, script_args: Vec<Vec<u8>>) -> Ended {
         return Ended::Failure;
     };
     let _active = crate::ffi::guard::Counted::enter(&ACTIVE);
+    let _in_async = crate::metrics::async_call();
     // ASYNCAGI_OWNER names the application this call belongs to (AGIClaim does it from AMI).
     if let Some(owner) = chan.get_var(c"ASYNCAGI_OWNER").filter(|o| !o.is_empty()) {
         session.owner().set(Some(owner));
@@ -235,7 +238,9 @@ fn command_loop(chan: &Chan, session: &Session, run: RunId, events: &mut Emitter
             failpoint::hit(cmd.command.as_bytes(), "_TEST PANIC SESSION");
             // What AGIInterrupt will use to stop it (see crate::interrupt).
             let fds = session.start_command(run, cmd.command.as_bytes());
+            let began = std::time::Instant::now();
             let outcome = engine::run(chan, events, &mut io, cmd.command.as_bytes(), false, fds, Some(session.interrupt_flag()));
+            crate::metrics::command(crate::metrics::Mode::Async, outcome.slot, began.elapsed().as_secs_f64());
             // (Tests: time for a masquerade and an interrupt between a command's return and
             // its finish; tests/hardening.rs. A finish that slow lets its AGIExecEnd out
             // first, as the command has returned.)

@@ -18,6 +18,8 @@ use crate::ffi::{cstring, misc};
 use std::io::ErrorKind;
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Stock's agi_result, for the classic modes.
@@ -47,6 +49,9 @@ struct Peer {
     audio: Option<OwnedFd>,
     /// Keeps Asterisk's child reaper off our script until we are done with it.
     _fork: Option<process::SafeFork>,
+    /// FastAGI over TLS: set by the relay when the TLS connection failed (the session then
+    /// ends in FAILURE, whatever the server said before).
+    tls_failed: Option<Arc<AtomicBool>>,
 }
 
 impl Peer {
@@ -72,13 +77,25 @@ pub fn run(chan: &Chan, script: &[u8], args: &[Vec<u8>], enhanced: bool) -> AgiR
 
 fn launch(script: &[u8], args: &[Vec<u8>], enhanced: bool) -> Result<Peer, AgiResult> {
     let lower = script.to_ascii_lowercase();
-    if lower.starts_with(b"agi://") || lower.starts_with(b"hagi://") {
+    let scheme = ["agi", "hagi", "agis", "hagis"].into_iter().find(|s| lower.starts_with(format!("{s}://").as_bytes()));
+    if let Some(scheme) = scheme {
+        // FastAGI: no EAGI over the network, as stock.
         if enhanced {
             return Err(AgiResult::Failure);
         }
-        let stream = if lower.starts_with(b"agi://") { connect_fast(script) } else { connect_ha(script) }?;
-        let read = OwnedFd::from(stream);
-        return Ok(Peer { read, write: None, pid: None, fast: true, audio: None, _fork: None });
+        let began = std::time::Instant::now();
+        let connected = match scheme {
+            "agi" => connect_fast(script).map(|s| (OwnedFd::from(s), None)),
+            "hagi" => connect_ha(script).map(|s| (OwnedFd::from(s), None)),
+            "agis" => connect_tls(script).map(|(fd, failed)| (fd, Some(failed))),
+            _ => connect_tls_srv(script).map(|(fd, failed)| (fd, Some(failed))),
+        };
+        match &connected {
+            Ok(_) => crate::metrics::connected(scheme, began.elapsed().as_secs_f64()),
+            Err(_) => crate::metrics::connect_failed(scheme),
+        }
+        let (read, tls_failed) = connected?;
+        return Ok(Peer { read, write: None, pid: None, fast: true, audio: None, _fork: None, tls_failed });
     }
     let path = if script.first() == Some(&b'/') {
         script.to_vec()
@@ -103,6 +120,7 @@ fn launch(script: &[u8], args: &[Vec<u8>], enhanced: bool) -> Result<Peer, AgiRe
         fast: false,
         audio: started.audio,
         _fork: Some(started.fork),
+        tls_failed: None,
     })
 }
 
@@ -142,6 +160,13 @@ fn connect_fast(url: &[u8]) -> Result<TcpStream, AgiResult> {
         crate::ast_log!(Warning, "Unable to make the FastAGI socket non-blocking: {e}");
         return Err(AgiResult::Failure);
     }
+    send_hello(stream.as_raw_fd(), script, &url_text)?;
+    crate::ffi::log::debug(4, "Wow, connected!");
+    Ok(stream)
+}
+
+/// What a FastAGI server gets before the environment: `agi_network: yes` and the script path.
+fn send_hello(fd: i32, script: &str, url_text: &str) -> Result<(), AgiResult> {
     let mut hello = b"agi_network: yes\n".to_vec();
     if !script.is_empty() {
         hello.extend_from_slice(format!("agi_network_script: {script}\n").as_bytes());
@@ -155,12 +180,63 @@ fn connect_fast(url: &[u8]) -> Result<TcpStream, AgiResult> {
             crate::ffi::log::verbose(&text);
         }
     }
-    if !careful_write(stream.as_raw_fd(), &hello) {
+    if !careful_write(fd, &hello) {
         crate::ast_log!(Warning, "Connect to '{url_text}' failed: {}", std::io::Error::last_os_error());
         return Err(AgiResult::Failure);
     }
-    crate::ffi::log::debug(4, "Wow, connected!");
-    Ok(stream)
+    Ok(())
+}
+
+/// `agis://host[:port][/script]`: FastAGI over TLS (issue 21). Every address the host resolves
+/// to, in turn, each within the connect timeout for the connect and the handshake, with the
+/// server's certificate verified as `host` (res_agi_rs.conf `[tls]`); never plain text. The
+/// session talks to a relay thread through a socket pair, as to a FastAGI socket.
+fn connect_tls(url: &[u8]) -> Result<(OwnedFd, Arc<AtomicBool>), AgiResult> {
+    let url_text = String::from_utf8_lossy(url).into_owned();
+    let rest = &url_text[7..];
+    let (host, script) = rest.split_once('/').unwrap_or((rest, ""));
+    let tls = crate::config::tls();
+    let addrs = resolve_port(host, tls.port).map_err(|()| {
+        crate::ast_log!(Warning, "Unable to locate host '{host}'");
+        AgiResult::Failure
+    })?;
+    // The name the certificate must carry: the host as written, without port or brackets.
+    let name = if let Some(v6) = host.strip_prefix('[') { v6.split(']').next().unwrap_or(v6) } else if host.matches(':').count() == 1 { host.split(':').next().unwrap_or(host) } else { host };
+    let mut conn = None;
+    for addr in addrs {
+        if let Some(c) = crate::ffi::tls::Conn::connect(&addr.to_string(), name, &tls.options, CONNECT_TIMEOUT_MS as i32) {
+            conn = Some(c);
+            break;
+        }
+        crate::ast_log!(Warning, "FastAGI over TLS to '{addr}' failed for url '{url_text}' (see above)");
+    }
+    let Some(conn) = conn else {
+        crate::ast_log!(Warning, "Couldn't connect to any host.  FastAGI failed.");
+        return Err(AgiResult::Failure);
+    };
+    let (ours, relays) = std::os::unix::net::UnixStream::pair().map_err(|e| {
+        crate::ast_log!(Warning, "FastAGI over TLS: no socket pair: {e}");
+        AgiResult::Failure
+    })?;
+    let failed = Arc::new(AtomicBool::new(false));
+    let flag = failed.clone();
+    let what = url_text.clone();
+    if crate::ffi::thread::spawn(move || crate::tls_relay::run(conn, relays, flag, &what)).is_none() {
+        crate::ast_log!(Warning, "FastAGI over TLS: could not start its relay thread");
+        return Err(AgiResult::Failure);
+    }
+    if let Err(e) = ours.set_nonblocking(true) {
+        crate::ast_log!(Warning, "Unable to make the FastAGI socket non-blocking: {e}");
+        return Err(AgiResult::Failure);
+    }
+    send_hello(ours.as_raw_fd(), script, &url_text)?;
+    Ok((OwnedFd::from(ours), failed))
+}
+
+/// `hagis://service[/script]`: as `hagi://` (SRV `_agi._tcp.<service>`), over TLS; each
+/// target's certificate is checked against the target's name.
+fn connect_tls_srv(url: &[u8]) -> Result<(OwnedFd, Arc<AtomicBool>), AgiResult> {
+    connect_srv(url, "agis", connect_tls)
 }
 
 /// The error text as C's strerror gives it (no "(os error N)").
@@ -174,18 +250,23 @@ fn os_error_text(e: &std::io::Error) -> String {
 
 /// Host with optional port (`host`, `host:port`, `[v6]`, `[v6]:port`, bare v6).
 fn resolve(host: &str) -> Result<Vec<SocketAddr>, ()> {
+    resolve_port(host, AGI_PORT)
+}
+
+/// `resolve` with another default port.
+fn resolve_port(host: &str, default_port: u16) -> Result<Vec<SocketAddr>, ()> {
     let with_port = if let Some(rest) = host.strip_prefix('[') {
         match rest.split_once(']') {
-            Some((_, "")) => format!("{host}:{AGI_PORT}"),
+            Some((_, "")) => format!("{host}:{default_port}"),
             Some(_) => host.to_string(),
             None => return Err(()),
         }
     } else if host.matches(':').count() == 1 {
         host.to_string()
     } else if host.contains(':') {
-        format!("[{host}]:{AGI_PORT}")
+        format!("[{host}]:{default_port}")
     } else {
-        format!("{host}:{AGI_PORT}")
+        format!("{host}:{default_port}")
     };
     let addrs: Vec<SocketAddr> = with_port.to_socket_addrs().map_err(|_| ())?.collect();
     if addrs.is_empty() {
@@ -198,21 +279,29 @@ fn resolve(host: &str) -> Result<Vec<SocketAddr>, ()> {
 /// `hagi://service[/script]`: SRV `_agi._tcp.<service>`, targets in priority and weight
 /// order; a port in the URI disables SRV.
 fn connect_ha(url: &[u8]) -> Result<TcpStream, AgiResult> {
+    connect_srv(url, "agi", connect_fast)
+}
+
+/// `hagi://` and `hagis://`: each SRV target of `_agi._tcp.<service>` in turn through
+/// `connect` as `<scheme>://target:port/script` (the URL without its leading 'h' when it
+/// names a port, which disables SRV).
+fn connect_srv<T>(url: &[u8], scheme: &str, connect: fn(&[u8]) -> Result<T, AgiResult>) -> Result<T, AgiResult> {
     let url_text = String::from_utf8_lossy(url).into_owned();
-    if url.len() < 7 {
+    let prefix = scheme.len() + 4; // "h" + scheme + "://"
+    if url.len() < prefix {
         crate::ast_log!(Warning, "An error occurred parsing the AGI URI: {url_text}");
         return Err(AgiResult::Failure);
     }
-    let rest = &url_text[7..];
+    let rest = &url_text[prefix..];
     let (host, script) = rest.split_once('/').unwrap_or((rest, ""));
     if host.contains(':') {
         crate::ast_log!(Warning, "Specifying a port number disables SRV lookups: {url_text}");
-        return connect_fast(&url[1..]);
+        return connect(&url[1..]);
     }
     let mut lookup = SrvLookup::new(format!("_agi._tcp.{host}").as_bytes());
     for (target, port) in lookup.by_ref() {
-        let resolved = format!("agi://{target}:{port}/{script}");
-        match connect_fast(resolved.as_bytes()) {
+        let resolved = format!("{scheme}://{target}:{port}/{script}");
+        match connect(resolved.as_bytes()) {
             Ok(s) => return Ok(s),
             Err(_) => crate::ast_log!(Warning, "AGI request failed for host '{host}' ({target}:{port})"),
         }
@@ -302,7 +391,10 @@ fn session(chan: &Chan, request: &[u8], peer: Peer, mut dead: bool, args: &[Vec<
                 text.extend_from_slice(line);
                 crate::ffi::log::verbose(&text);
             }
+            let began = std::time::Instant::now();
             let outcome = engine::run(chan, &mut events, &mut io, line, dead || in_intercept, fds, None);
+            let mode = if peer.fast { crate::metrics::Mode::FastAgi } else { crate::metrics::Mode::Script };
+            crate::metrics::command(mode, outcome.slot, began.elapsed().as_secs_f64());
             // AGIExecEnd goes out before the answer, as stock's.
             events.release();
             // (The engine has logged the answer's pieces for `agi set debug`.)
@@ -372,6 +464,11 @@ fn session(chan: &Chan, request: &[u8], peer: Peer, mut dead: bool, args: &[Vec<
         } else if peer.fast {
             send(b"HANGUP\n");
         }
+    }
+    // FastAGI over TLS: a connection that failed (the server refused us after the handshake,
+    // say for want of a client certificate) ends the session in FAILURE.
+    if peer.tls_failed.as_ref().is_some_and(|f| f.load(Ordering::SeqCst)) {
+        result = AgiResult::Failure;
     }
     (result, status)
 }

@@ -402,3 +402,26 @@ fn agi_show_memory_run(exec: &CliExec) -> CliOut {
     ));
     CliOut::success()
 }
+
+/// `agi show stats`: the counters the metrics endpoint serves (issue 21).
+pub fn agi_show_stats(call: CliCall) -> CliOut {
+    dispatch(
+        &CliCommand {
+            command: c"agi show stats",
+            usage: c"Usage: agi show stats\n       Shows res_agi_rs's counters: calls in Async AGI, queued commands, cancellations,\n       interrupts and flushes, sessions by outcome, FastAGI connections, and the\n       commands run by mode with their mean duration (as the metrics endpoint serves\n       them, when metrics = yes in res_agi_rs.conf).\n",
+            complete: no_completion,
+            exec: agi_show_stats_run,
+        },
+        call,
+    )
+}
+
+fn agi_show_stats_run(exec: &CliExec) -> CliOut {
+    if exec.args().len() != 3 {
+        return CliOut::show_usage();
+    }
+    let m = crate::config::metrics();
+    exec.print(&format!("Metrics endpoint: {}\n", if m.enabled { format!("{} on Asterisk's HTTP server", m.path) } else { "off (metrics = no)".to_string() }));
+    exec.print(&crate::metrics::summary(&crate::commands::metric_name));
+    CliOut::success()
+}

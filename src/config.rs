@@ -7,6 +7,41 @@ pub const FILE: &std::ffi::CStr = c"res_agi_rs.conf";
 pub const DEFAULT_MAXQUEUE: usize = 1000;
 
 static MAXQUEUE: AtomicUsize = AtomicUsize::new(DEFAULT_MAXQUEUE);
+pub const DEFAULT_METRICS_PATH: &str = "/metrics/agi";
+
+/// `metrics = yes` and `metrics_path` (issue 21): whether the Prometheus endpoint is served on
+/// Asterisk's HTTP server, and where (below http.conf's prefix).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Metrics {
+    pub enabled: bool,
+    pub path: String,
+}
+
+static METRICS: std::sync::Mutex<Option<Metrics>> = std::sync::Mutex::new(None);
+
+/// The metrics settings in force (defaults until the file says otherwise).
+pub fn metrics() -> Metrics {
+    METRICS.lock().unwrap_or_else(|p| p.into_inner()).clone().unwrap_or(Metrics { enabled: false, path: DEFAULT_METRICS_PATH.to_string() })
+}
+
+fn yes_no(v: &str) -> Option<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "yes" | "true" | "y" | "t" | "1" | "on" => Some(true),
+        "no" | "false" | "n" | "f" | "0" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// A path Asterisk's HTTP server can serve: '/'-separated, no empty, '.' or '..' part, no
+/// space, '?' or '#'. Returned without its leading '/'.
+fn http_path(v: &str) -> Option<String> {
+    let p = v.trim().trim_start_matches('/');
+    let ok = !p.is_empty()
+        && p.len() < 200
+        && p.split('/').all(|part| !part.is_empty() && part != "." && part != "..")
+        && p.bytes().all(|b| b.is_ascii_graphic() && b != b'?' && b != b'#' && b != b'%');
+    ok.then(|| p.to_string())
+}
 
 /// Commands a channel's Async AGI queue may hold; `Action: AGI` past it is refused.
 pub fn maxqueue() -> usize {
@@ -19,6 +54,8 @@ pub fn load() -> bool {
         Config::Missing => {
             crate::ffi::log::verb(3, b"res_agi_rs.conf not found: using the defaults\n");
             MAXQUEUE.store(DEFAULT_MAXQUEUE, Ordering::Relaxed);
+            *METRICS.lock().unwrap_or_else(|p| p.into_inner()) = None;
+            *TLS.lock().unwrap_or_else(|p| p.into_inner()) = None;
             return true;
         }
         Config::Invalid => {
@@ -29,6 +66,7 @@ pub fn load() -> bool {
     };
     let mut ok = true;
     let mut wanted = DEFAULT_MAXQUEUE;
+    let mut metrics_wanted = Metrics { enabled: false, path: DEFAULT_METRICS_PATH.to_string() };
     for (name, value) in vars {
         let (name, value) = (String::from_utf8_lossy(&name).to_string(), String::from_utf8_lossy(&value).trim().to_string());
         match name.to_ascii_lowercase().as_str() {
@@ -44,10 +82,126 @@ pub fn load() -> bool {
                     wanted = maxqueue();
                 }
             },
+            "metrics" => match yes_no(&value) {
+                Some(b) => metrics_wanted.enabled = b,
+                None => {
+                    crate::ast_log!(Error, "res_agi_rs.conf: metrics = '{value}' is neither yes nor no; keeping {}", if metrics().enabled { "yes" } else { "no" });
+                    ok = false;
+                    metrics_wanted.enabled = metrics().enabled;
+                }
+            },
+            "metrics_path" => match http_path(&value) {
+                Some(p) => metrics_wanted.path = format!("/{p}"),
+                None => {
+                    crate::ast_log!(Error, "res_agi_rs.conf: metrics_path = '{value}' is not a path the HTTP server can serve; keeping {}", metrics().path);
+                    ok = false;
+                    metrics_wanted.path = metrics().path;
+                }
+            },
             _ => crate::ast_log!(Warning, "res_agi_rs.conf: unknown option '{name}' in [general], ignored"),
         }
     }
     MAXQUEUE.store(wanted, Ordering::Relaxed);
-    crate::ffi::log::verb(3, format!("res_agi_rs.conf: maxqueue = {wanted}\n").as_bytes());
-    ok
+    crate::ffi::log::verb(
+        3,
+        format!("res_agi_rs.conf: maxqueue = {wanted}, metrics = {}, metrics_path = {}\n", if metrics_wanted.enabled { "yes" } else { "no" }, metrics_wanted.path).as_bytes(),
+    );
+    *METRICS.lock().unwrap_or_else(|p| p.into_inner()) = Some(metrics_wanted);
+    load_tls() && ok
+}
+
+/// `[tls]` (issue 21): how `agis://` and `hagis://` connect, in the option names Asterisk's
+/// own TLS takes (`ast_tls_read_conf`), and the default port.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tls {
+    pub port: u16,
+    /// (Asterisk's option name, value), in the file's order.
+    pub options: Vec<(String, String)>,
+}
+
+pub const DEFAULT_TLS_PORT: u16 = 4573;
+static TLS: std::sync::Mutex<Option<Tls>> = std::sync::Mutex::new(None);
+
+/// The TLS settings in force (the system's CA certificates and verification until the file
+/// says otherwise).
+pub fn tls() -> Tls {
+    TLS.lock().unwrap_or_else(|p| p.into_inner()).clone().unwrap_or_else(default_tls)
+}
+
+/// Secure by default: the server's certificate verified (against the system's CAs when no
+/// `cafile`/`capath` is given) and its name checked.
+fn default_tls() -> Tls {
+    let mut options = Vec::new();
+    if std::path::Path::new(SYSTEM_CAPATH).is_dir() {
+        options.push(("tlscapath".to_string(), SYSTEM_CAPATH.to_string()));
+    }
+    Tls { port: DEFAULT_TLS_PORT, options }
+}
+
+const SYSTEM_CAPATH: &str = "/etc/ssl/certs";
+
+/// Reads `[tls]`; a value that cannot be used is logged and the last good settings stay.
+pub fn load_tls() -> bool {
+    let vars = match config_category(FILE, c"tls") {
+        Config::Category(vars) => vars,
+        Config::Missing => Vec::new(),
+        Config::Invalid => return false,
+    };
+    let mut tls = Tls { port: DEFAULT_TLS_PORT, options: Vec::new() };
+    let mut verify = true;
+    let mut ca_given = false;
+    let mut why = None;
+    for (name, value) in vars {
+        let (name, value) = (String::from_utf8_lossy(&name).to_ascii_lowercase(), String::from_utf8_lossy(&value).trim().to_string());
+        let asterisk_name = match name.as_str() {
+            "port" => {
+                match value.parse::<u16>() {
+                    Ok(p) if p > 0 => tls.port = p,
+                    _ => why = Some(format!("port = '{value}' is not a port number")),
+                }
+                continue;
+            }
+            "verify_server" => {
+                match yes_no(&value) {
+                    Some(v) => verify = v,
+                    None => why = Some(format!("verify_server = '{value}' is neither yes nor no")),
+                }
+                continue;
+            }
+            "cafile" => "tlscafile",
+            "capath" => "tlscapath",
+            "certfile" => "tlscertfile",
+            "privatekey" => "tlsprivatekey",
+            "ciphers" => "tlscipher",
+            "method" => "tlsclientmethod",
+            "disable_tlsv1" => "tlsdisablev1",
+            "disable_tlsv11" => "tlsdisablev11",
+            "disable_tlsv12" => "tlsdisablev12",
+            other => {
+                why = Some(format!("unknown option '{other}' in [tls]"));
+                continue;
+            }
+        };
+        if matches!(asterisk_name, "tlscafile" | "tlscapath" | "tlscertfile" | "tlsprivatekey") && std::fs::metadata(&value).is_err() {
+            why = Some(format!("{name} = '{value}': no such file or directory"));
+            continue;
+        }
+        ca_given |= matches!(asterisk_name, "tlscafile" | "tlscapath");
+        tls.options.push((asterisk_name.to_string(), value));
+    }
+    if !verify {
+        tls.options.push(("tlsdontverifyserver".to_string(), "yes".to_string()));
+    } else if !ca_given && std::path::Path::new(SYSTEM_CAPATH).is_dir() {
+        tls.options.push(("tlscapath".to_string(), SYSTEM_CAPATH.to_string()));
+    }
+    if why.is_none() && !crate::ffi::tls::check(&tls.options) {
+        why = Some("Asterisk's TLS refused a setting".to_string());
+    }
+    if let Some(why) = why {
+        crate::ast_log!(Error, "res_agi_rs.conf: [tls]: {why}; keeping the TLS settings in force");
+        return false;
+    }
+    crate::ffi::log::verb(3, format!("res_agi_rs.conf: [tls]: port {}, {} option(s), server verified: {}\n", tls.port, tls.options.len(), if verify { "yes" } else { "no" }).as_bytes());
+    *TLS.lock().unwrap_or_else(|p| p.into_inner()) = Some(tls);
+    true
 }

@@ -20,6 +20,8 @@ pub struct Outcome {
     /// The whole AGI response (AsyncAGIExec's Result before url-encoding).
     pub text: Vec<u8>,
     pub status: Status,
+    /// The command's slot in crate::metrics (builtin index, another module's, or unknown).
+    pub slot: usize,
 }
 
 /// The documentation of the builtin commands, from the XML documentation Asterisk ships.
@@ -154,13 +156,14 @@ pub fn run(chan: &Chan, events: &mut Emitter, io: &mut SessionIo, line: &[u8], d
         events.exec_end(command_id, line, 510, res);
         let text = format!("510 {res}\n").into_bytes();
         tx(chan, &text);
-        Outcome { text, status: Status::Success }
+        Outcome { text, status: Status::Success, slot: crate::metrics::UNKNOWN }
     };
     let builtin = find(&words);
     let foreign = if builtin.is_none() { registry::find(&words) } else { None };
     if builtin.is_none() && foreign.is_none() {
         return unknown(events);
     }
+    let slot = builtin.map(|(i, _)| i.min(crate::metrics::BUILTIN_SLOTS - 1)).or_else(|| foreign.as_ref().map(|f| f.slot)).unwrap_or(crate::metrics::UNKNOWN);
     let runs_dead = builtin.map(|(_, c)| c.dead).or_else(|| foreign.as_ref().map(|f| f.command.dead())).unwrap_or(false);
     let refused = dead && !runs_dead;
     let quiet = builtin.is_some_and(|(_, c)| commands::is_quiet(c, &words[c.words.len()..]));
@@ -171,7 +174,7 @@ pub fn run(chan: &Chan, events: &mut Emitter, io: &mut SessionIo, line: &[u8], d
         events.exec_end(command_id, line, 511, DEAD_RESULT);
         let text = format!("511 {DEAD_RESULT}\n").into_bytes();
         tx(chan, &text);
-        return Outcome { text, status: Status::Success };
+        return Outcome { text, status: Status::Success, slot };
     }
     let argv: Vec<CString> = words.into_iter().map(cstring).collect();
     let SessionIo { pipe, speech } = io;
@@ -213,7 +216,7 @@ pub fn run(chan: &Chan, events: &mut Emitter, io: &mut SessionIo, line: &[u8], d
     let Some(status) = status else {
         events.exec_end(command_id, line, -1, "Failure");
         tx(chan, PANIC_RESULT.as_bytes());
-        return Outcome { text: PANIC_RESULT.as_bytes().to_vec(), status: Status::Failure };
+        return Outcome { text: PANIC_RESULT.as_bytes().to_vec(), status: Status::Failure, slot };
     };
     let (code, res) = match status {
         Status::ShowUsage => {
@@ -233,7 +236,7 @@ pub fn run(chan: &Chan, events: &mut Emitter, io: &mut SessionIo, line: &[u8], d
         Status::Other(_) => (200, "Unknown Result"),
     };
     events.exec_end(command_id, line, code, res);
-    Outcome { text: ctx.into_output(), status }
+    Outcome { text: ctx.into_output(), status, slot }
 }
 
 /// The CommandId of AGIExecStart/AGIExecEnd: a random number naming this execution, in

@@ -230,6 +230,7 @@ impl<'a> Emitter<'a> {
 
     /// AsyncAGIExec for a command that was queued but never ran.
     pub fn async_exec_cancelled(&mut self, command_id: &[u8], reason: CancelReason) {
+        crate::metrics::cancelled(reason.as_str());
         self.emit(c"AsyncAGIExec", |b| append_cancelled(b, command_id, reason));
     }
 
@@ -291,6 +292,7 @@ fn append_cancelled(body: &mut Vec<u8>, command_id: &[u8], reason: CancelReason)
 pub fn cancelled_after_destroy(headers: &[u8], command_ids: &[&[u8]], reason: CancelReason, owner: Option<&[u8]>) {
     let mut b = Vec::with_capacity(command_ids.len() * (headers.len() + 256));
     for command_id in command_ids {
+        crate::metrics::cancelled(reason.as_str());
         b.extend_from_slice(c"AsyncAGIExec".to_bytes_with_nul());
         let body = b.len();
         b.extend_from_slice(headers);

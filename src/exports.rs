@@ -85,6 +85,17 @@ pub extern "C" fn rs_agi_cli_show_memory(e: *mut sys::ast_cli_entry, cmd: c_int,
 }
 
 #[no_mangle]
+pub extern "C" fn rs_agi_cli_show_stats(e: *mut sys::ast_cli_entry, cmd: c_int, a: *const sys::ast_cli_args) -> *mut c_char {
+    callback::cli("CLI agi show stats", e, cmd, a, crate::cli::agi_show_stats)
+}
+
+/// The metrics endpoint's body (Prometheus text format), for the shim's HTTP callback.
+#[no_mangle]
+pub extern "C" fn rs_metrics_render(buf: *mut c_char, cap: usize) -> usize {
+    callback::text_into("metrics endpoint", buf, cap, || crate::metrics::render(&crate::commands::metric_name))
+}
+
+#[no_mangle]
 pub extern "C" fn rs_agi_cli_claim(e: *mut sys::ast_cli_entry, cmd: c_int, a: *const sys::ast_cli_args) -> *mut c_char {
     callback::cli("CLI agi claim", e, cmd, a, crate::cli::agi_claim)
 }

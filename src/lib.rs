@@ -33,6 +33,7 @@ pub mod host;
 pub mod interrupt;
 pub mod lines;
 pub mod manager;
+pub mod metrics;
 pub mod module;
 pub mod parse;
 pub mod registry;
@@ -40,3 +41,4 @@ pub mod relay;
 #[cfg(ast_test_framework)]
 pub mod selftest;
 pub mod session;
+pub mod tls_relay;

@@ -91,6 +91,10 @@ pub fn interrupt(chan: &Chan, session: &Session, flush: bool) -> Result<String, 
     };
     match result {
         Ok((line, flushed)) => {
+            crate::metrics::interrupted();
+            if flush {
+                crate::metrics::flushed();
+            }
             cancel_flushed(chan, session, &flushed);
             let mut text = format!("Interrupted {}", String::from_utf8_lossy(&line));
             if flush {
@@ -106,6 +110,7 @@ pub fn interrupt(chan: &Chan, session: &Session, flush: bool) -> Result<String, 
 /// Cancels every command queued on `chan` (not the running one); what AMI and the CLI say.
 pub fn flush(chan: &Chan, session: &Session) -> String {
     let flushed = session.flush();
+    crate::metrics::flushed();
     cancel_flushed(chan, session, &flushed);
     format!("Flushed {} {}", flushed.len(), commands(flushed.len()))
 }

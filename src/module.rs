@@ -127,6 +127,23 @@ pub fn load() -> bool {
         }
         ledger.push(reg);
     }
+    apply_metrics();
+    true
+}
+
+/// Serves the metrics on Asterisk's HTTP server, or stops, as res_agi_rs.conf says (issue 21).
+/// A path Asterisk refuses is logged; the module loads all the same.
+fn apply_metrics() -> bool {
+    let m = crate::config::metrics();
+    if !m.enabled {
+        crate::ffi::http::unlink_metrics();
+        return true;
+    }
+    if !crate::ffi::http::link_metrics(&m.path) {
+        crate::ast_log!(Error, "res_agi_rs: Asterisk's HTTP server refused the metrics path {}", m.path);
+        return false;
+    }
+    crate::ffi::log::verb(3, format!("res_agi_rs: metrics served at {} on Asterisk's HTTP server (http.conf)\n", m.path).as_bytes());
     true
 }
 
@@ -166,6 +183,13 @@ pub fn unload() -> bool {
         return false;
     }
     crate::failpoint::unload_pause();
+    // The metrics endpoint goes first (the HTTP server calls into us under the lock its
+    // unlinking takes); it comes back if the unload is refused below.
+    crate::ffi::http::unlink_metrics();
+    let refused = || {
+        apply_metrics();
+        false
+    };
     let mut ledger = LEDGER.lock().unwrap_or_else(|p| p.into_inner());
     // Every registration but the event type goes, newest first: then nothing can enter any
     // more. The type goes last, once nothing of ours can publish an event.
@@ -180,7 +204,7 @@ pub fn unload() -> bool {
             ledger.push(r);
             redo(&mut ledger, undone);
             crate::ast_log!(Warning, "res_agi_rs: cannot unload: registration {r:?} could not be undone; the others are back");
-            return false;
+            return refused();
         }
         undone.push(r);
     }
@@ -199,7 +223,7 @@ pub fn unload() -> bool {
             "res_agi_rs: cannot unload: {inside} thread(s) still running its code after {} s; registrations put back",
             THREADS_DRAIN.as_secs()
         );
-        return false;
+        return refused();
     }
     // The manager's router formats our events in our code (to_ami): a barrier through its
     // topic proves it has formatted every one. If it has not within the wait, the type stays
@@ -212,7 +236,7 @@ pub fn unload() -> bool {
                 "res_agi_rs: cannot unload: the manager has not formatted this module's events after {} s; registrations put back",
                 EVENTS_DRAIN_MS / 1000
             );
-            return false;
+            return refused();
         }
         ledger.pop();
     }
@@ -231,5 +255,6 @@ pub fn unload() -> bool {
 
 /// `module reload res_agi_rs.so`: re-reads res_agi_rs.conf (parked calls are not touched).
 pub fn reload() -> bool {
-    crate::config::load()
+    let ok = crate::config::load();
+    apply_metrics() && ok
 }

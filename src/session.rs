@@ -117,6 +117,7 @@ impl Session {
             return Err(PushError::Full(max));
         }
         inner.queue.push_back(cmd);
+        crate::metrics::queued(inner.queue.len());
         Ok(())
     }
 
@@ -204,13 +205,16 @@ impl Session {
         running.interrupted = true;
         self.interrupted.set(true);
         let line = running.line.clone();
-        let flushed = if flush { queue.drain(..).collect() } else { Vec::new() };
+        let flushed: Vec<Queued> = if flush { queue.drain(..).collect() } else { Vec::new() };
+        crate::metrics::dequeued(flushed.len());
         Ok((line, flushed))
     }
 
     /// Takes every queued command out (not the running one), oldest first.
     pub fn flush(&self) -> Vec<Queued> {
-        lock(&self.inner).queue.drain(..).collect()
+        let flushed: Vec<Queued> = lock(&self.inner).queue.drain(..).collect();
+        crate::metrics::dequeued(flushed.len());
+        flushed
     }
 
     pub fn status(&self) -> Status {
@@ -242,7 +246,9 @@ impl Session {
         if inner.run != Some(run) {
             return None;
         }
-        inner.queue.pop_front()
+        let cmd = inner.queue.pop_front();
+        crate::metrics::dequeued(cmd.is_some() as usize);
+        cmd
     }
 
     /// Called by the channel thread before it sleeps: announces the sleep, then looks at the
@@ -287,7 +293,9 @@ impl Session {
         if !headers.is_empty() {
             inner.last_headers = headers;
         }
-        if cancel { inner.queue.drain(..).collect() } else { Vec::new() }
+        let left: Vec<Queued> = if cancel { inner.queue.drain(..).collect() } else { Vec::new() };
+        crate::metrics::dequeued(left.len());
+        left
     }
 
     /// A masquerade moved the queue (with the datastore) to the channel that took over this
@@ -309,7 +317,9 @@ impl Session {
     pub fn close(&self) -> Vec<Queued> {
         let mut inner = lock(&self.inner);
         inner.closed = true;
-        inner.queue.drain(..).collect()
+        let left: Vec<Queued> = inner.queue.drain(..).collect();
+        crate::metrics::dequeued(left.len());
+        left
     }
 
     /// The channel is being destroyed (its datastore with it): every command still queued

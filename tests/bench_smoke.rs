@@ -31,6 +31,8 @@ fn bench_smoke_run_prints_the_table() {
         "Asterisk CPU per parked SIP call",
         "SIP calls with media",
         "Where the two cores saturate",
+        "FastAGI over TLS (issue 21)",
+        "Asterisk CPU per call (ms)",
     ] {
         assert!(stdout.contains(row), "missing {row:?} in:\n{stdout}");
     }

@@ -5,6 +5,7 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 mod bench_sip;
+mod bench_tls;
 
 use common::{Asterisk, Flavour};
 use std::collections::HashMap;
@@ -1249,14 +1250,19 @@ fn main() {
     let smoke = std::env::args().any(|a| a == "--smoke");
     let plan = if smoke { &SMOKE } else { &FULL };
     let sip_plan = if smoke { &bench_sip::SMOKE } else { &bench_sip::FULL };
+    // `--tls`: only the FastAGI-over-TLS rows (issue 21); rewrites only their section.
+    if std::env::args().any(|a| a == "--tls") {
+        let section = bench_tls::run(if smoke { &bench_tls::SMOKE } else { &bench_tls::FULL });
+        if !smoke {
+            rewrite_section("tls", &section);
+        }
+        return;
+    }
     // `--sip`: only the SIP rows (issue 20); rewrites only their section of docs/benchmarks.md.
     if std::env::args().any(|a| a == "--sip") {
         let section = bench_sip::run(sip_plan, plan);
         if !smoke {
-            let path = common::project_dir().join("docs/benchmarks.md");
-            let text = std::fs::read_to_string(&path).unwrap_or_default();
-            std::fs::write(&path, bench_sip::splice(&text, &section)).expect("write docs/benchmarks.md");
-            eprintln!("[bench] wrote the SIP section of docs/benchmarks.md");
+            rewrite_section("sip", &section);
         }
         return;
     }
@@ -1280,6 +1286,7 @@ fn main() {
     );
     let big = big_park(plan);
     let sip = bench_sip::run(sip_plan, plan);
+    let tls = bench_tls::run(if smoke { &bench_tls::SMOKE } else { &bench_tls::FULL });
 
     let rows: Vec<(String, String, String, String)> = vec![
         ("NOOP round trip p50 (ms), one channel".into(), format!("{:.3}", stock.noop_p50), format!("{:.3}", ours.noop_p50), ratio(true, stock.noop_p50, ours.noop_p50)),
@@ -1334,7 +1341,7 @@ fn main() {
             "# Benchmarks\n\nLatest `make bench` run ({}), on {}.\nBoth modules ran on the same sandbox Asterisk, same dialplan (`park@agi`: Local channels in \
              `AGI(agi:async)`), same client (tools/bench.rs, one AMI connection with `Events: agi`), one after the other in one run (the first twelve rows: both booted side by side, alternating \
              rounds, on a connection with `Events: agi,dialplan`).\n\n{table}\n\
-             Issue 19's targets, from this run:\n\n{targets}\n{floors}\n{rounds_text}\n{nudges_text}\n{sip}\n## res_agi_rs at scale\n\n{big_text}\n{}",
+             Issue 19's targets, from this run:\n\n{targets}\n{floors}\n{rounds_text}\n{nudges_text}\n{sip}\n{tls}\n## res_agi_rs at scale\n\n{big_text}\n{}",
             std::process::Command::new("date").arg("-u").arg("+%Y-%m-%d %H:%M UTC").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default(),
             machine(),
             std::fs::read_to_string(common::project_dir().join("docs/benchmarks-notes.md")).unwrap_or_default()
@@ -1344,6 +1351,20 @@ fn main() {
         draw(&common::project_dir().join("docs/benchmarks.svg"), &stock, &ours, &fl_s, &fl_o, plan.scale_channels).expect("draw docs/benchmarks.svg");
         eprintln!("[bench] wrote docs/benchmarks.svg");
     }
+}
+
+/// Rewrites one section of docs/benchmarks.md (`bench --sip`, `bench --tls`: between
+/// `<!-- tag:begin` and `<!-- tag:end -->`, or added at the end), the rest as it is.
+fn rewrite_section(tag: &str, section: &str) {
+    let path = common::project_dir().join("docs/benchmarks.md");
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let (begin, end) = (format!("<!-- {tag}:begin"), format!("<!-- {tag}:end -->"));
+    let text = match (text.find(&begin), text.find(&end)) {
+        (Some(a), Some(b)) => format!("{}{}\n{}", &text[..a], section, text[b + end.len()..].trim_start_matches('\n')),
+        _ => format!("{}\n\n{}", text.trim_end(), section),
+    };
+    std::fs::write(&path, text).expect("write docs/benchmarks.md");
+    eprintln!("[bench] wrote the {tag} section of docs/benchmarks.md");
 }
 
 /// docs/benchmarks.svg: the NOOP round-trip distribution of both modules (share of NOOPs

@@ -293,11 +293,3 @@ pub fn run(plan: &SipPlan, _bench: &Plan) -> String {
     println!("\n{out}");
     out
 }
-
-/// `text` with its SIP section replaced by `section` (or `section` added at the end).
-pub fn splice(text: &str, section: &str) -> String {
-    match (text.find("<!-- sip:begin"), text.find("<!-- sip:end -->")) {
-        (Some(a), Some(b)) => format!("{}{}{}", &text[..a], section, text[b + "<!-- sip:end -->\n".len().min(text.len() - b)..].trim_start_matches('\n')),
-        _ => format!("{}\n{}", text.trim_end(), "\n".to_string() + section),
-    }
-}

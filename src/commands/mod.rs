@@ -155,3 +155,9 @@ fn say_result(ctx: &mut Ctx, res: i32) -> Status {
 pub fn available(c: &Command) -> bool {
     !c.words[0].starts_with('_') || crate::failpoint::enabled()
 }
+
+/// The `command` label of builtin `i` in crate::metrics: its words, as `agi show commands`
+/// lists them; None past the last.
+pub fn metric_name(i: usize) -> Option<String> {
+    BUILTIN.get(i).map(|c| c.words.join(" ").to_ascii_uppercase())
+}

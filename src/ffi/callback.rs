@@ -27,6 +27,26 @@ fn inside() -> Counted {
     Counted::enter(&INSIDE)
 }
 
+/// A text made for C into its buffer (the metrics endpoint): `body`'s bytes, cut to `cap`,
+/// and their whole length (the caller calls again with a larger buffer when it did not fit).
+/// A panic gives an empty text.
+pub fn text_into(what: &str, buf: *mut c_char, cap: usize, body: impl FnOnce() -> String) -> usize {
+    let _inside = inside();
+    let text = guard(what, String::new(), body);
+    if !buf.is_null() && cap > 0 {
+        let n = text.len().min(cap);
+        // SAFETY: the shim passes a buffer of `cap` bytes it owns for this call.
+        unsafe { std::ptr::copy_nonoverlapping(text.as_ptr(), buf as *mut u8, n) };
+    }
+    text.len()
+}
+
+/// Counts one of our own threads in (a FastAGI-over-TLS relay) for as long as it runs: unload
+/// refuses meanwhile.
+pub fn own_thread() -> Counted {
+    inside()
+}
+
 /// `load_module`: true to load, false to decline.
 pub fn load(body: impl FnOnce() -> bool) -> c_int {
     super::guard::install_hook();

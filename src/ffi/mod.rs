@@ -28,6 +28,7 @@ pub mod db;
 pub mod facts;
 pub mod callback;
 pub mod guard;
+pub mod http;
 pub mod log;
 pub mod manager;
 pub mod media;
@@ -37,6 +38,7 @@ pub mod record;
 pub mod speech;
 pub mod stream;
 pub mod thread;
+pub mod tls;
 
 use std::ffi::{CStr, CString};
 use std::os::raw::c_char;

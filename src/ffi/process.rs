@@ -240,3 +240,9 @@ impl Drop for IdlePolicy {
         self.active();
     }
 }
+
+/// poll(2) over `fds` for at most `timeout_ms` (-1: no limit); what poll returned.
+pub fn poll(fds: &mut [libc::pollfd], timeout_ms: i32) -> i32 {
+    // SAFETY: `fds` is a live slice of pollfd of the length passed.
+    unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) }
+}

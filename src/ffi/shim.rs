@@ -2,6 +2,12 @@
 use super::sys::*;
 use std::os::raw::{c_char, c_int, c_void};
 
+/// The shim's `struct rs_tls_conn` (opaque).
+#[repr(C)]
+pub struct RsTlsConn {
+    _private: [u8; 0],
+}
+
 unsafe extern "C" {
     pub fn rs_shim_register_app(name: *const c_char, kind: c_int) -> c_int;
     pub fn rs_shim_register_manager(action: *const c_char, authority: c_int, which: c_int) -> c_int;
@@ -51,5 +57,13 @@ unsafe extern "C" {
     pub fn rs_shim_agi_dir() -> *const c_char;
     pub fn rs_shim_launch_script(script: *const c_char, argv: *const *mut c_char, fds: *mut c_int, audio: *mut c_int, forked: *mut c_int) -> c_int;
     pub fn rs_shim_safe_fork_cleanup();
+    pub fn rs_shim_tls_check(names: *const *const c_char, values: *const *const c_char, n: c_int) -> c_int;
+    pub fn rs_shim_tls_connect(addr: *const c_char, host: *const c_char, names: *const *const c_char, values: *const *const c_char, n: c_int, timeout_ms: c_int, timed_out: *mut c_int) -> *mut RsTlsConn;
+    pub fn rs_shim_tls_fd(conn: *mut RsTlsConn) -> c_int;
+    pub fn rs_shim_tls_read(conn: *mut RsTlsConn, buf: *mut c_void, len: usize, why: *mut c_char, whylen: usize) -> isize;
+    pub fn rs_shim_tls_write(conn: *mut RsTlsConn, buf: *const c_void, len: usize) -> isize;
+    pub fn rs_shim_tls_close(conn: *mut RsTlsConn);
+    pub fn rs_shim_metrics_link(path: *const c_char) -> c_int;
+    pub fn rs_shim_metrics_unlink();
     pub fn rs_shim_thread_start(thread: *mut libc::pthread_t, start: extern "C" fn(*mut c_void) -> *mut c_void, arg: *mut c_void) -> c_int;
 }

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod ami;
+pub mod dns;
 pub mod sip;
 
 use ami::{Ami, Message};
@@ -202,6 +203,8 @@ pub struct Asterisk {
     pub target: String,
     /// chan_pjsip's UDP port on 127.0.0.1 (`start_sip`), 0 when it has no SIP.
     pub sip_port: u16,
+    /// Asterisk's HTTP server on 127.0.0.1 (`start_http`), 0 when it is off.
+    pub http_port: u16,
     root: PathBuf,
     child: Option<Child>,
 }
@@ -239,6 +242,12 @@ impl Asterisk {
         Asterisk::start_target_sip("deb", flavour, &[("SANDBOX_RTP_START", &start), ("SANDBOX_RTP_PORTS", &ports)], true, true)
     }
 
+    /// With Asterisk's HTTP server on a free port of 127.0.0.1 (`http_port`).
+    pub fn start_http(flavour: Flavour) -> Asterisk {
+        let port = free_port().to_string();
+        Asterisk::start_target(&target(), flavour, &[("SANDBOX_HTTP_PORT", &port)], true)
+    }
+
     fn start_target(target: &str, flavour: Flavour, env: &[(&str, &str)], timing: bool) -> Asterisk {
         Asterisk::start_target_sip(target, flavour, env, timing, false)
     }
@@ -266,12 +275,13 @@ impl Asterisk {
         if sip_port != 0 {
             // Each instance's RTP ports: 200 from a base of its own (res_rtp_asterisk moves on
             // to the next port of its range when one is taken), unless `env` names them (these
-            // two variables go to sandbox.sh, not to Asterisk).
+            // variables go to sandbox.sh, not to Asterisk).
             let rtp = 20_000 + (port as u32 * 7 % 200) * 200;
             prep.env("SANDBOX_SIP_PORT", sip_port.to_string()).env("SANDBOX_RTP_START", rtp.to_string());
-            for (k, v) in env.iter().filter(|(k, _)| k.starts_with("SANDBOX_RTP_")) {
-                prep.env(k, v);
-            }
+        }
+        // Variables for sandbox.sh (SANDBOX_RTP_*, SANDBOX_HTTP_PORT), not for Asterisk.
+        for (k, v) in env.iter().filter(|(k, _)| k.starts_with("SANDBOX_")) {
+            prep.env(k, v);
         }
         let prep = prep
             .output()
@@ -323,7 +333,8 @@ impl Asterisk {
             .stderr(Stdio::null())
             .spawn()
             .expect("cannot start Asterisk in the sandbox chroot");
-        let mut ast = Asterisk { name, port, flavour, target: target.to_string(), sip_port, root, child: Some(child) };
+        let http_port = env.iter().find(|(k, _)| *k == "SANDBOX_HTTP_PORT").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
+        let mut ast = Asterisk { name, port, flavour, target: target.to_string(), sip_port, http_port, root, child: Some(child) };
         ast.wait_booted();
         ast
     }
