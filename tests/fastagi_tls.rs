@@ -229,3 +229,23 @@ fn a_thousand_calls_in_a_row_leave_no_descriptor_and_no_memory() {
     assert!(heap1.0 - heap0.0 < 8192 && heap1.1 - heap0.1 < 32, "res_agi_rs heap: {heap0:?} -> {heap1:?}");
     assert!(ast.is_running());
 }
+
+#[test]
+fn a_hangup_reaches_the_server_as_hangup_over_tls() {
+    let (_ast, ami) = start();
+    let server = Server::start("server", &["--commands", "ANSWER", "--commands", "EXEC Wait 10", "--commands", "NOOP"]);
+    send_classic(&ami, &[&format!("AGISCRIPT=agis://localhost:{}/h", server.port)], 30, None);
+    // Hung up in the middle of the wait: the wait answers -1, and the next line the server
+    // reads is HANGUP, as over agi://.
+    let t = Instant::now();
+    while !server.log().contains("SENT EXEC Wait 10") {
+        assert!(t.elapsed() < Duration::from_secs(20), "{}", server.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    ami.action(&[("Action", "Hangup"), ("Channel", "/^Local\\/classic@agi-.*;2$/")]);
+    while !server.log().contains("GOT HANGUP") {
+        assert!(t.elapsed() < Duration::from_secs(20), "no HANGUP reached the server:\n{}", server.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
