@@ -48,11 +48,45 @@ fn headers_version(inc: &Path) -> String {
     String::new()
 }
 
+/// The C shim, by topic.
+const SHIM_FILES: [&str; 3] = ["asterisk-headers/shim.c", "asterisk-headers/shim_http.c", "asterisk-headers/shim_tls.c"];
+
+/// What the target Asterisk was built with, read once from its headers: every build option we
+/// depend on is decided here and published to both sides, as a `cfg` for Rust (declared with
+/// rustc-check-cfg) and as an `RS_*` macro for the shim. A feature the target lacks is still
+/// compiled in as a refusal with a clear log line, never as a missing symbol at load.
+struct Facts {
+    /// TEST_FRAMEWORK (buildopts.h): dev mode; Asterisk's `test` CLI and ast_test_register.
+    test_framework: bool,
+    /// HAVE_OPENSSL (autoconfig.h): iostream.h's DO_SSL, Asterisk's TLS (agis://, hagis://).
+    openssl: bool,
+    /// AST_XML_DOCS (autoconfig.h): xmldoc.h's functions exist only then (--disable-xmldoc).
+    xml_docs: bool,
+}
+
+/// Whether `header` has `#define NAME 1`.
+fn defines(header: &str, name: &str) -> bool {
+    header.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["#define", name, "1"])
+}
+
+fn facts(inc: &Path) -> Facts {
+    let read = |name: &str| {
+        println!("cargo:rerun-if-changed={}", inc.join(name).display());
+        std::fs::read_to_string(inc.join(name)).unwrap_or_else(|e| panic!("res_agi_rs: cannot read {}: {e}", inc.join(name).display()))
+    };
+    let (buildopts, autoconfig) = (read("asterisk/buildopts.h"), read("asterisk/autoconfig.h"));
+    Facts {
+        test_framework: defines(&buildopts, "TEST_FRAMEWORK"),
+        openssl: defines(&autoconfig, "HAVE_OPENSSL"),
+        xml_docs: defines(&autoconfig, "AST_XML_DOCS"),
+    }
+}
+
 fn main() {
     for var in ["ASTERISK_INCLUDE_DIR", "RES_AGI_RS_CACHE", "ASTERISK_VERSION"] {
         println!("cargo:rerun-if-env-changed={var}");
     }
-    for file in ["asterisk-headers/wrapper.h", "asterisk-headers/shim.c", "asterisk-headers/child_fds.h", "build.rs"] {
+    for file in SHIM_FILES.iter().chain(&["asterisk-headers/wrapper.h", "asterisk-headers/child_fds.h", "build.rs"]) {
         println!("cargo:rerun-if-changed={file}");
     }
 
@@ -67,24 +101,35 @@ fn main() {
             inc.display()
         );
     }
-    println!("cargo:rerun-if-changed={}", inc.join("asterisk/buildopts.h").display());
-    // Asterisk's test framework exists only in builds with TEST_FRAMEWORK (dev mode; Debian
-    // turns it on): our /res/agi_rs/ tests are compiled only there (src/selftest.rs; the
-    // shim's part is under #ifdef TEST_FRAMEWORK, read from the same header).
-    println!("cargo::rustc-check-cfg=cfg(ast_test_framework)");
+    // The build options (see Facts): Asterisk's test framework exists only with
+    // TEST_FRAMEWORK (dev mode; Debian turns it on): our /res/agi_rs/ tests are compiled only
+    // there (src/selftest.rs). Without OpenSSL, agis:// and hagis:// refuse with a log line
+    // (shim_tls.c); without XML docs the documentation lookups give nothing (src/ffi/misc.rs).
+    let facts = facts(&inc);
+    let mut shim_defines = Vec::new();
+    for (cfg, on, define) in [
+        ("ast_test_framework", facts.test_framework, "RS_TEST_FRAMEWORK"),
+        ("ast_openssl", facts.openssl, "RS_TLS"),
+        ("ast_xml_docs", facts.xml_docs, "RS_XML_DOCS"),
+    ] {
+        println!("cargo::rustc-check-cfg=cfg({cfg})");
+        if on {
+            println!("cargo:rustc-cfg={cfg}");
+            shim_defines.push(define);
+        }
+    }
     // The release the headers are from, for the load-time check (src/host.rs).
     println!("cargo:rustc-env=RS_HEADERS_VERSION={}", headers_version(&inc));
-    let buildopts = std::fs::read_to_string(inc.join("asterisk/buildopts.h")).expect("read asterisk/buildopts.h");
-    if buildopts.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["#define", "TEST_FRAMEWORK", "1"]) {
-        println!("cargo:rustc-cfg=ast_test_framework");
-    }
     println!("cargo:rerun-if-changed={}", inc.join("asterisk/version.h").display());
 
     // The shim: AST_MODULE_INFO (with the target's AST_BUILDOPT_SUM) and one plain function
     // per C macro we need. Linked whole so the linker keeps AST_MODULE_INFO's constructor,
     // which nothing references by name.
-    cc::Build::new()
-        .file("asterisk-headers/shim.c")
+    let mut shim = cc::Build::new();
+    for define in shim_defines {
+        shim.define(define, "1");
+    }
+    shim.files(SHIM_FILES)
         .include(&inc)
         .define("AST_MODULE", "\"res_agi_rs\"")
         .define("AST_MODULE_SELF_SYM", "__internal_res_agi_rs_self")

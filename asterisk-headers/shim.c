@@ -45,6 +45,14 @@
 
 #include "child_fds.h"
 
+/* build.rs decided the build options from these same headers (RS_*); they must agree. */
+#if defined(RS_TEST_FRAMEWORK) != defined(TEST_FRAMEWORK)
+#error "build.rs and asterisk/buildopts.h disagree on TEST_FRAMEWORK"
+#endif
+#if defined(RS_XML_DOCS) != defined(AST_XML_DOCS)
+#error "build.rs and asterisk/autoconfig.h disagree on AST_XML_DOCS"
+#endif
+
 #if defined(RS_OPTIONAL_API)
 /* optional_api.h declares these only when OPTIONAL_API is defined (see above). */
 typedef void (*rs_optional_fn)(void);
@@ -778,6 +786,7 @@ AST_MODULE_INFO(ASTERISK_GPL_KEY, AST_MODFLAG_GLOBAL_SYMBOLS | AST_MODFLAG_LOAD_
  * DeadAGI). ast_xmldoc_query, unlike the build_* lookups, logs nothing when there is none. */
 int rs_shim_xmldoc_has(const char *xpath)
 {
+#ifdef RS_XML_DOCS
 	struct ast_xml_xpath_results *results = ast_xmldoc_query("%s", xpath);
 	int found = results && ast_xml_xpath_num_results(results) > 0;
 
@@ -785,6 +794,11 @@ int rs_shim_xmldoc_has(const char *xpath)
 		ast_xml_xpath_results_free(results);
 	}
 	return found;
+#else
+	/* An Asterisk configured with --disable-xmldoc has no documentation to ask: none found,
+	 * and src/host.rs falls back to the release. */
+	return 0;
+#endif
 }
 
 /* ---- Asterisk's test framework: /res/agi_rs/ ----
@@ -793,7 +807,7 @@ int rs_shim_xmldoc_has(const char *xpath)
  * Asterisk declares its test API only when it was built with TEST_FRAMEWORK (dev mode, or
  * Debian's package); a default configure has none, and then neither have we (build.rs reads
  * the same buildopts.h and leaves src/selftest.rs out). */
-#ifdef TEST_FRAMEWORK
+#ifdef RS_TEST_FRAMEWORK
 extern int rs_agi_selftest(int which, char *msg, size_t len);
 extern const char *rs_agi_selftest_name(int which);
 extern const char *rs_agi_selftest_summary(int which);
@@ -846,299 +860,4 @@ int rs_shim_unregister_selftest(int i)
 {
 	return ast_test_unregister(rs_selftests[i]);
 }
-#endif /* TEST_FRAMEWORK */
-
-/* ---- The metrics endpoint (issue 21): a URI on Asterisk's HTTP server (http.conf) whose
- * body is Prometheus's text format, made by Rust (rs_metrics_render, behind the guard).
- * One static descriptor; the HTTP server calls it under its URI list's read lock, which
- * ast_http_uri_unlink takes for writing: once unlinked, no request is inside it. */
-#include "asterisk/http.h"
-
-extern size_t rs_metrics_render(char *buf, size_t cap);
-
-static int rs_shim_metrics_cb(struct ast_tcptls_session_instance *ser, const struct ast_http_uri *urih,
-	const char *uri, enum ast_http_method method, struct ast_variable *get_params, struct ast_variable *headers)
-{
-	struct ast_str *out, *hdr;
-	size_t cap = 16384, n;
-	char *buf;
-
-	if (method != AST_HTTP_GET && method != AST_HTTP_HEAD) {
-		ast_http_error(ser, 405, "Method Not Allowed", "GET or HEAD only");
-		return 0;
-	}
-	for (;;) {
-		buf = ast_malloc(cap);
-		if (!buf) {
-			ast_http_error(ser, 500, "Server Error", "Out of memory");
-			return 0;
-		}
-		n = rs_metrics_render(buf, cap);
-		if (n < cap) {
-			buf[n] = '\0';
-			break;
-		}
-		ast_free(buf);
-		cap = n + 1;
-	}
-	out = ast_str_create(n + 1);
-	hdr = ast_str_create(128);
-	if (!out || !hdr) {
-		ast_free(out);
-		ast_free(hdr);
-		ast_free(buf);
-		ast_http_error(ser, 500, "Server Error", "Out of memory");
-		return 0;
-	}
-	ast_str_set(&out, 0, "%s", buf);
-	ast_str_set(&hdr, 0, "%s", "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n");
-	ast_free(buf);
-	/* ast_http_send frees both strings. */
-	ast_http_send(ser, method, 200, NULL, hdr, out, 0, 0);
-	return 0;
-}
-
-static char rs_metrics_path[256];
-static int rs_metrics_linked;
-static struct ast_http_uri rs_metrics_uri = {
-	.description = "res_agi_rs metrics (Prometheus text format)",
-	.uri = rs_metrics_path,
-	.callback = rs_shim_metrics_cb,
-	.has_subtree = 0,
-	.data = NULL,
-	.key = "res_agi_rs metrics",
-};
-
-/* Serves the metrics at `path` (no leading '/'), moving them if they were elsewhere. */
-int rs_shim_metrics_link(const char *path)
-{
-	if (rs_metrics_linked) {
-		ast_http_uri_unlink(&rs_metrics_uri);
-		rs_metrics_linked = 0;
-	}
-	ast_copy_string(rs_metrics_path, path, sizeof(rs_metrics_path));
-	if (ast_http_uri_link(&rs_metrics_uri)) {
-		return -1;
-	}
-	rs_metrics_linked = 1;
-	return 0;
-}
-
-void rs_shim_metrics_unlink(void)
-{
-	if (rs_metrics_linked) {
-		ast_http_uri_unlink(&rs_metrics_uri);
-		rs_metrics_linked = 0;
-	}
-}
-
-/* ---- FastAGI over TLS (issue 21): one client connection through Asterisk's tcptls client
- * (its OpenSSL setup, certificate verification and host name check, and their log lines).
- * Each connection has its own ast_tls_config, filled by ast_tls_read_conf from the [tls]
- * settings Rust passes (name/value pairs in Asterisk's own option names): the client start
- * makes a new SSL_CTX in the config it is given, so a shared one would race. */
-#include "asterisk/tcptls.h"
-#include "asterisk/iostream.h"
-#include <openssl/err.h>
-
-struct rs_tls_conn {
-	struct ast_tcptls_session_args args;	/* the session's parent: lives as long as it */
-	struct ast_tls_config *cfg;
-	struct ast_tcptls_session_instance *session;
-};
-
-static void rs_tls_cfg_free(struct ast_tls_config *cfg)
-{
-	if (!cfg) {
-		return;
-	}
-	ast_ssl_teardown(cfg);
-	ast_free(cfg->certfile);
-	ast_free(cfg->pvtfile);
-	ast_free(cfg->cipher);
-	ast_free(cfg->cafile);
-	ast_free(cfg->capath);
-	ast_free(cfg);
-}
-
-/* Checks the settings (names and values as ast_tls_read_conf takes them): 0 when each is
- * taken, else the index + 1 of the first refused. */
-int rs_shim_tls_check(const char *const *names, const char *const *values, int n)
-{
-	struct ast_tcptls_session_args args = { .accept_fd = -1 };
-	struct ast_tls_config *cfg = ast_calloc(1, sizeof(*cfg));
-	int i, bad = 0;
-
-	if (!cfg) {
-		return -1;
-	}
-	for (i = 0; i < n && !bad; i++) {
-		if (ast_tls_read_conf(cfg, &args, names[i], values[i])) {
-			bad = i + 1;
-		}
-	}
-	rs_tls_cfg_free(cfg);
-	return bad;
-}
-
-/* A thread that shuts a socket down if not stopped within `ms`. */
-struct rs_watchdog {
-	pthread_t thread;
-	ast_mutex_t lock;
-	ast_cond_t cond;
-	struct timespec deadline;
-	int fd, done, fired;
-};
-
-static void *rs_watchdog_main(void *arg)
-{
-	struct rs_watchdog *dog = arg;
-
-	ast_mutex_lock(&dog->lock);
-	while (!dog->done) {
-		if (ast_cond_timedwait(&dog->cond, &dog->lock, &dog->deadline) == ETIMEDOUT) {
-			if (!dog->done) {
-				dog->fired = 1;
-				shutdown(dog->fd, SHUT_RDWR);
-			}
-			break;
-		}
-	}
-	ast_mutex_unlock(&dog->lock);
-	return NULL;
-}
-
-static int rs_watchdog_start(struct rs_watchdog *dog, int fd, int ms)
-{
-	struct timeval at = ast_tvadd(ast_tvnow(), ast_samp2tv(ms, 1000));
-
-	memset(dog, 0, sizeof(*dog));
-	dog->fd = fd;
-	dog->deadline.tv_sec = at.tv_sec;
-	dog->deadline.tv_nsec = at.tv_usec * 1000;
-	ast_mutex_init(&dog->lock);
-	ast_cond_init(&dog->cond, NULL);
-	if (ast_pthread_create(&dog->thread, NULL, rs_watchdog_main, dog)) {
-		ast_cond_destroy(&dog->cond);
-		ast_mutex_destroy(&dog->lock);
-		return -1;
-	}
-	return 0;
-}
-
-static void rs_watchdog_stop(struct rs_watchdog *dog)
-{
-	ast_mutex_lock(&dog->lock);
-	dog->done = 1;
-	ast_cond_signal(&dog->cond);
-	ast_mutex_unlock(&dog->lock);
-	pthread_join(dog->thread, NULL);
-	ast_cond_destroy(&dog->cond);
-	ast_mutex_destroy(&dog->lock);
-}
-
-/* Connects to `addr` ("ip:port") for host name `host` (checked against the certificate unless
- * the settings say tlsdontverifyserver), TLS handshake included, within `timeout_ms` for both.
- * NULL on failure (Asterisk has logged why; `*timed_out` says the watchdog stopped it). */
-struct rs_tls_conn *rs_shim_tls_connect(const char *addr, const char *host, const char *const *names,
-	const char *const *values, int n, int timeout_ms, int *timed_out)
-{
-	struct rs_tls_conn *conn = ast_calloc(1, sizeof(*conn));
-	struct rs_watchdog dog;
-	struct ast_tcptls_session_instance *session;
-	int i;
-
-	if (!conn) {
-		return NULL;
-	}
-	conn->args.accept_fd = -1;
-	conn->args.name = "FastAGI over TLS";
-	conn->cfg = ast_calloc(1, sizeof(*conn->cfg));
-	if (!conn->cfg || !ast_sockaddr_parse(&conn->args.remote_address, addr, PARSE_PORT_REQUIRE)) {
-		rs_tls_cfg_free(conn->cfg);
-		ast_free(conn);
-		return NULL;
-	}
-	conn->cfg->enabled = 1;
-	for (i = 0; i < n; i++) {
-		ast_tls_read_conf(conn->cfg, &conn->args, names[i], values[i]);
-	}
-	ast_copy_string(conn->args.hostname, host, sizeof(conn->args.hostname));
-	conn->args.tls_cfg = conn->cfg;
-	session = ast_tcptls_client_create(&conn->args);
-	if (!session) {
-		rs_tls_cfg_free(conn->cfg);
-		ast_free(conn);
-		return NULL;
-	}
-	/* The connect and the handshake run on a blocking socket: a watchdog shuts it down when
-	 * they take longer than timeout_ms together (a server that stalls in the middle of the
-	 * handshake; Asterisk's own bound on a handshake is 30 s, or none before 22). */
-	if (rs_watchdog_start(&dog, conn->args.accept_fd, timeout_ms)) {
-		ao2_ref(session, -1);
-		rs_tls_cfg_free(conn->cfg);
-		ast_free(conn);
-		return NULL;
-	}
-	session = ast_tcptls_client_start_timeout(session, timeout_ms);
-	rs_watchdog_stop(&dog);
-	*timed_out = dog.fired;
-	if (!session) {
-		rs_tls_cfg_free(conn->cfg);
-		ast_free(conn);
-		return NULL;
-	}
-	if (dog.fired) {
-		ast_tcptls_close_session_file(session);
-		ao2_ref(session, -1);
-		rs_tls_cfg_free(conn->cfg);
-		ast_free(conn);
-		return NULL;
-	}
-	conn->session = session;
-	/* Reads never wait (the relay polls); a write waits for room at most 5 s. */
-	ast_iostream_set_exclusive_input(session->stream, 0);
-	ast_iostream_nonblock(session->stream);
-	ast_iostream_set_timeout_inactivity(session->stream, 5000);
-	return conn;
-}
-
-int rs_shim_tls_fd(struct rs_tls_conn *conn)
-{
-	return ast_iostream_get_fd(conn->session->stream);
-}
-
-/* ast_iostream_read: bytes read, 0 at the end, -1 with errno (EAGAIN: nothing yet). On an
- * error, OpenSSL's reason (e.g. the server's alert) goes to `why`. */
-ssize_t rs_shim_tls_read(struct rs_tls_conn *conn, void *buf, size_t len, char *why, size_t whylen)
-{
-	ssize_t res;
-
-	ERR_clear_error();
-	res = ast_iostream_read(conn->session->stream, buf, len);
-	if (res < 0 && errno != EAGAIN && why && whylen) {
-		unsigned long e = ERR_peek_last_error();
-		if (e) {
-			ERR_error_string_n(e, why, whylen);
-		} else {
-			ast_copy_string(why, strerror(errno), whylen);
-		}
-	}
-	return res;
-}
-
-ssize_t rs_shim_tls_write(struct rs_tls_conn *conn, const void *buf, size_t len)
-{
-	return ast_iostream_write(conn->session->stream, buf, len);
-}
-
-void rs_shim_tls_close(struct rs_tls_conn *conn)
-{
-	if (!conn) {
-		return;
-	}
-	ast_tcptls_close_session_file(conn->session);
-	ao2_ref(conn->session, -1);
-	rs_tls_cfg_free(conn->cfg);
-	ast_free(conn);
-}
+#endif /* RS_TEST_FRAMEWORK */

@@ -29,9 +29,13 @@ ROOT=$CACHE/sid
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 INST_BASE=/srv/res_agi_rs     # inside the chroot
 SRC_DIR=${ASTERISK_SRC_DIR:-$HERE/../shared/asterisk-src}
-SOURCE_TAGS="20.20.1 22.10.1 23.4.1 certified-20.7-cert11 certified-22.8-cert4"
+SOURCE_TAGS="20.20.1 22.10.1 23.4.1 certified-20.7-cert11 certified-22.8-cert4 22.10.1-nossl 22.10.1-noxmldoc"
+# A tag with a suffix is its release built with one option off (issue 27): -nossl is
+# `./configure --without-ssl` (an Asterisk without OpenSSL), -noxmldoc `--disable-xmldoc`.
+tag_release() { case "$1" in *-nossl) echo "${1%-nossl}";; *-noxmldoc) echo "${1%-noxmldoc}";; *) echo "$1";; esac; }
+tag_configure() { case "$1" in *-nossl) echo "--without-ssl";; *-noxmldoc) echo "--disable-xmldoc";; esac; }
 # Bump when the way a source target is built changes (its cache is then rebuilt).
-BUILD_VERSION=2
+BUILD_VERSION=3
 
 # Where the target's Asterisk lives inside the chroot.
 TARGET=${RS_TARGET:-deb}
@@ -295,10 +299,12 @@ BUILD_DEPS_VERSION=1
 BUILD_MODULES="OPTIONAL_API pbx_config res_timing_timerfd format_gsm format_wav format_pcm format_sln
 codec_gsm codec_ulaw codec_alaw codec_resample app_playback app_userevent app_stack app_dial app_milliwatt
 bridge_simple bridge_native_rtp bridge_holding app_directed_pickup app_verbose app_exec app_echo func_strings
-func_channel func_callerid func_db app_senddtmf res_speech res_agi app_controlplayback app_read res_musiconhold"
+func_channel func_callerid func_db app_senddtmf res_speech res_agi app_controlplayback app_read res_musiconhold
+res_prometheus"
 
 tarball_sum() {
-    local tag=$1 f="$SRC_DIR/asterisk-$1.tar.gz"
+    local tag f
+    tag=$(tag_release "$1"); f="$SRC_DIR/asterisk-$tag.tar.gz"
     [ -f "$f" ] || die "no tarball $f (ASTERISK_SRC_DIR=$SRC_DIR)"
     local want got
     want=$(awk -v f="asterisk-$tag.tar.gz" '$2 == f { print $1 }' "$SRC_DIR/SHA256SUMS")
@@ -325,11 +331,14 @@ build_source() {
             || { tail -20 "$CACHE/apt-builddeps.log" >&2; die "apt-get in chroot failed"; }
         touch "$ROOT/.res_agi_rs-builddeps-$BUILD_DEPS_VERSION"
     fi
+    local release; release=$(tag_release "$tag")
     local src=/build/asterisk-$tag log="$CACHE/build-$tag.log"
-    rm -rf --one-file-system "$ROOT$src" "$ROOT$prefix"
-    mkdir -p "$ROOT/build"
-    tar -xzf "$SRC_DIR/asterisk-$tag.tar.gz" -C "$ROOT/build"
-    [ -d "$ROOT$src" ] || die "asterisk-$tag.tar.gz did not unpack to asterisk-$tag/"
+    rm -rf --one-file-system "$ROOT$src" "$ROOT$prefix" "$ROOT/build/asterisk-$release.unpack"
+    mkdir -p "$ROOT/build/asterisk-$release.unpack"
+    tar -xzf "$SRC_DIR/asterisk-$release.tar.gz" -C "$ROOT/build/asterisk-$release.unpack"
+    [ -d "$ROOT/build/asterisk-$release.unpack/asterisk-$release" ] || die "asterisk-$release.tar.gz did not unpack to asterisk-$release/"
+    mv "$ROOT/build/asterisk-$release.unpack/asterisk-$release" "$ROOT$src"
+    rmdir "$ROOT/build/asterisk-$release.unpack"
     local jobs; jobs=$(nproc)
     log "building Asterisk $tag in the chroot ($src -> $prefix, log $log; several minutes)"
     # A default configure, except: no pjproject (configure would download it), and menuselect
@@ -340,7 +349,7 @@ build_source() {
     cat >"$ROOT/build/build-$tag.sh" <<EOF
 set -e
 cd $src
-./configure --prefix=$prefix --without-pjproject-bundled --without-pjproject
+./configure --prefix=$prefix --without-pjproject-bundled --without-pjproject $(tag_configure "$tag")
 make menuselect.makeopts
 menuselect/menuselect --disable-all $enable menuselect.makeopts
 make -j$jobs ASTCFLAGS="-Wno-error"

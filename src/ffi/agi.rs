@@ -74,14 +74,7 @@ impl ForeignCommand {
             c.docsrc = sys::AST_STATIC_DOC;
             let empty = |p: *const c_char| p.is_null() || *p == 0;
             if empty(c.summary) && empty(c.usage) {
-                let k = c"agi".as_ptr();
-                c.summary = sys::ast_xmldoc_build_synopsis(k, name.as_ptr(), std::ptr::null());
-                c.since = sys::ast_xmldoc_build_since(k, name.as_ptr(), std::ptr::null());
-                c.usage = sys::ast_xmldoc_build_description(k, name.as_ptr(), std::ptr::null());
-                c.syntax = sys::ast_xmldoc_build_syntax(k, name.as_ptr(), std::ptr::null());
-                c.arguments = sys::ast_xmldoc_build_arguments(k, name.as_ptr(), std::ptr::null());
-                c.seealso = sys::ast_xmldoc_build_seealso(k, name.as_ptr(), std::ptr::null());
-                c.docsrc = sys::AST_XML_DOC;
+                fill_xml_docs(c, &name);
             }
             c.mod_ = module;
         }
@@ -205,3 +198,25 @@ pub fn debug() -> bool {
     // SAFETY: reads an int in the shim.
     unsafe { shim::rs_shim_agi_debug() != 0 }
 }
+
+/// Fills a command's documentation from Asterisk's XML docs (the strings ast_malloc'ed).
+/// Only where this Asterisk has them: stock's ast_agi_register does it under
+/// `#ifdef AST_XML_DOCS` (build.rs: cfg ast_xml_docs).
+#[cfg(ast_xml_docs)]
+fn fill_xml_docs(c: &mut sys::agi_command, name: &std::ffi::CStr) {
+    let (k, n, none) = (c"agi".as_ptr(), name.as_ptr(), std::ptr::null());
+    // SAFETY: valid C strings; each builder returns an ast_malloc'ed string (or NULL) that
+    // the descriptor owns until `release_docs`.
+    unsafe {
+        c.summary = sys::ast_xmldoc_build_synopsis(k, n, none);
+        c.since = sys::ast_xmldoc_build_since(k, n, none);
+        c.usage = sys::ast_xmldoc_build_description(k, n, none);
+        c.syntax = sys::ast_xmldoc_build_syntax(k, n, none);
+        c.arguments = sys::ast_xmldoc_build_arguments(k, n, none);
+        c.seealso = sys::ast_xmldoc_build_seealso(k, n, none);
+    }
+    c.docsrc = sys::AST_XML_DOC;
+}
+
+#[cfg(not(ast_xml_docs))]
+fn fill_xml_docs(_c: &mut sys::agi_command, _name: &std::ffi::CStr) {}

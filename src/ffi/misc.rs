@@ -198,6 +198,7 @@ pub struct Docs {
 }
 
 /// Builds `kind`'s item `name` documentation as res_agi does at registration.
+#[cfg(ast_xml_docs)]
 pub fn xmldoc(kind: &CStr, name: &CStr) -> Docs {
     let k = kind.as_ptr();
     let n = name.as_ptr();
@@ -215,11 +216,25 @@ pub fn xmldoc(kind: &CStr, name: &CStr) -> Docs {
     }
 }
 
+/// An Asterisk configured with --disable-xmldoc has no XML documentation (xmldoc.h declares
+/// nothing without AST_XML_DOCS): none, as stock res_agi has none there.
+#[cfg(not(ast_xml_docs))]
+pub fn xmldoc(_kind: &CStr, _name: &CStr) -> Docs {
+    Docs::default()
+}
+
 /// `ast_xmldoc_printable`: XML-doc text made readable (with terminal colors if asked).
+#[cfg(ast_xml_docs)]
 pub fn xmldoc_printable(text: &[u8], colors: bool) -> Vec<u8> {
     let t = cstring(text);
     // SAFETY: valid C string; the result is ast_malloc'ed for us to free.
     take_malloced(unsafe { sys::ast_xmldoc_printable(t.as_ptr(), colors as i32) }).unwrap_or_default()
+}
+
+/// Without XML documentation there is no markup to render: the text as it is.
+#[cfg(not(ast_xml_docs))]
+pub fn xmldoc_printable(text: &[u8], _colors: bool) -> Vec<u8> {
+    text.to_vec()
 }
 
 /// The terminal escape that starts magenta text (empty when colors are off), and the reset.

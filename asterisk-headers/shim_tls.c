@@ -1,0 +1,223 @@
+/*
+ * res_agi_rs C shim, FastAGI over TLS (issue 21). Only what C alone can do; printf-like
+ * calls always get "%s".
+ */
+#include "asterisk.h"
+
+#include "asterisk/module.h"
+#include "asterisk/logger.h"
+#include "asterisk/strings.h"
+#include "asterisk/utils.h"
+#include "asterisk/lock.h"
+#include "asterisk/astobj2.h"
+#include "asterisk/config.h"
+/* ---- FastAGI over TLS (issue 21): one client connection through Asterisk's tcptls client
+ * (its OpenSSL setup, certificate verification and host name check, and their log lines).
+ * Each connection has its own ast_tls_config, filled by ast_tls_read_conf from the [tls]
+ * settings Rust passes (name/value pairs in Asterisk's own option names): the client start
+ * makes a new SSL_CTX in the config it is given, so a shared one would race. */
+#include "asterisk/tcptls.h"
+#include "asterisk/iostream.h"
+#include <openssl/err.h>
+
+struct rs_tls_conn {
+	struct ast_tcptls_session_args args;	/* the session's parent: lives as long as it */
+	struct ast_tls_config *cfg;
+	struct ast_tcptls_session_instance *session;
+};
+
+static void rs_tls_cfg_free(struct ast_tls_config *cfg)
+{
+	if (!cfg) {
+		return;
+	}
+	ast_ssl_teardown(cfg);
+	ast_free(cfg->certfile);
+	ast_free(cfg->pvtfile);
+	ast_free(cfg->cipher);
+	ast_free(cfg->cafile);
+	ast_free(cfg->capath);
+	ast_free(cfg);
+}
+
+/* Checks the settings (names and values as ast_tls_read_conf takes them): 0 when each is
+ * taken, else the index + 1 of the first refused. */
+int rs_shim_tls_check(const char *const *names, const char *const *values, int n)
+{
+	struct ast_tcptls_session_args args = { .accept_fd = -1 };
+	struct ast_tls_config *cfg = ast_calloc(1, sizeof(*cfg));
+	int i, bad = 0;
+
+	if (!cfg) {
+		return -1;
+	}
+	for (i = 0; i < n && !bad; i++) {
+		if (ast_tls_read_conf(cfg, &args, names[i], values[i])) {
+			bad = i + 1;
+		}
+	}
+	rs_tls_cfg_free(cfg);
+	return bad;
+}
+
+/* A thread that shuts a socket down if not stopped within `ms`. */
+struct rs_watchdog {
+	pthread_t thread;
+	ast_mutex_t lock;
+	ast_cond_t cond;
+	struct timespec deadline;
+	int fd, done, fired;
+};
+
+static void *rs_watchdog_main(void *arg)
+{
+	struct rs_watchdog *dog = arg;
+
+	ast_mutex_lock(&dog->lock);
+	while (!dog->done) {
+		if (ast_cond_timedwait(&dog->cond, &dog->lock, &dog->deadline) == ETIMEDOUT) {
+			if (!dog->done) {
+				dog->fired = 1;
+				shutdown(dog->fd, SHUT_RDWR);
+			}
+			break;
+		}
+	}
+	ast_mutex_unlock(&dog->lock);
+	return NULL;
+}
+
+static int rs_watchdog_start(struct rs_watchdog *dog, int fd, int ms)
+{
+	struct timeval at = ast_tvadd(ast_tvnow(), ast_samp2tv(ms, 1000));
+
+	memset(dog, 0, sizeof(*dog));
+	dog->fd = fd;
+	dog->deadline.tv_sec = at.tv_sec;
+	dog->deadline.tv_nsec = at.tv_usec * 1000;
+	ast_mutex_init(&dog->lock);
+	ast_cond_init(&dog->cond, NULL);
+	if (ast_pthread_create(&dog->thread, NULL, rs_watchdog_main, dog)) {
+		ast_cond_destroy(&dog->cond);
+		ast_mutex_destroy(&dog->lock);
+		return -1;
+	}
+	return 0;
+}
+
+static void rs_watchdog_stop(struct rs_watchdog *dog)
+{
+	ast_mutex_lock(&dog->lock);
+	dog->done = 1;
+	ast_cond_signal(&dog->cond);
+	ast_mutex_unlock(&dog->lock);
+	pthread_join(dog->thread, NULL);
+	ast_cond_destroy(&dog->cond);
+	ast_mutex_destroy(&dog->lock);
+}
+
+/* Connects to `addr` ("ip:port") for host name `host` (checked against the certificate unless
+ * the settings say tlsdontverifyserver), TLS handshake included, within `timeout_ms` for both.
+ * NULL on failure (Asterisk has logged why; `*timed_out` says the watchdog stopped it). */
+struct rs_tls_conn *rs_shim_tls_connect(const char *addr, const char *host, const char *const *names,
+	const char *const *values, int n, int timeout_ms, int *timed_out)
+{
+	struct rs_tls_conn *conn = ast_calloc(1, sizeof(*conn));
+	struct rs_watchdog dog;
+	struct ast_tcptls_session_instance *session;
+	int i;
+
+	if (!conn) {
+		return NULL;
+	}
+	conn->args.accept_fd = -1;
+	conn->args.name = "FastAGI over TLS";
+	conn->cfg = ast_calloc(1, sizeof(*conn->cfg));
+	if (!conn->cfg || !ast_sockaddr_parse(&conn->args.remote_address, addr, PARSE_PORT_REQUIRE)) {
+		rs_tls_cfg_free(conn->cfg);
+		ast_free(conn);
+		return NULL;
+	}
+	conn->cfg->enabled = 1;
+	for (i = 0; i < n; i++) {
+		ast_tls_read_conf(conn->cfg, &conn->args, names[i], values[i]);
+	}
+	ast_copy_string(conn->args.hostname, host, sizeof(conn->args.hostname));
+	conn->args.tls_cfg = conn->cfg;
+	session = ast_tcptls_client_create(&conn->args);
+	if (!session) {
+		rs_tls_cfg_free(conn->cfg);
+		ast_free(conn);
+		return NULL;
+	}
+	/* The connect and the handshake run on a blocking socket: a watchdog shuts it down when
+	 * they take longer than timeout_ms together (a server that stalls in the middle of the
+	 * handshake; Asterisk's own bound on a handshake is 30 s, or none before 22). */
+	if (rs_watchdog_start(&dog, conn->args.accept_fd, timeout_ms)) {
+		ao2_ref(session, -1);
+		rs_tls_cfg_free(conn->cfg);
+		ast_free(conn);
+		return NULL;
+	}
+	session = ast_tcptls_client_start_timeout(session, timeout_ms);
+	rs_watchdog_stop(&dog);
+	*timed_out = dog.fired;
+	if (!session) {
+		rs_tls_cfg_free(conn->cfg);
+		ast_free(conn);
+		return NULL;
+	}
+	if (dog.fired) {
+		ast_tcptls_close_session_file(session);
+		ao2_ref(session, -1);
+		rs_tls_cfg_free(conn->cfg);
+		ast_free(conn);
+		return NULL;
+	}
+	conn->session = session;
+	/* Reads never wait (the relay polls); a write waits for room at most 5 s. */
+	ast_iostream_set_exclusive_input(session->stream, 0);
+	ast_iostream_nonblock(session->stream);
+	ast_iostream_set_timeout_inactivity(session->stream, 5000);
+	return conn;
+}
+
+int rs_shim_tls_fd(struct rs_tls_conn *conn)
+{
+	return ast_iostream_get_fd(conn->session->stream);
+}
+
+/* ast_iostream_read: bytes read, 0 at the end, -1 with errno (EAGAIN: nothing yet). On an
+ * error, OpenSSL's reason (e.g. the server's alert) goes to `why`. */
+ssize_t rs_shim_tls_read(struct rs_tls_conn *conn, void *buf, size_t len, char *why, size_t whylen)
+{
+	ssize_t res;
+
+	ERR_clear_error();
+	res = ast_iostream_read(conn->session->stream, buf, len);
+	if (res < 0 && errno != EAGAIN && why && whylen) {
+		unsigned long e = ERR_peek_last_error();
+		if (e) {
+			ERR_error_string_n(e, why, whylen);
+		} else {
+			ast_copy_string(why, strerror(errno), whylen);
+		}
+	}
+	return res;
+}
+
+ssize_t rs_shim_tls_write(struct rs_tls_conn *conn, const void *buf, size_t len)
+{
+	return ast_iostream_write(conn->session->stream, buf, len);
+}
+
+void rs_shim_tls_close(struct rs_tls_conn *conn)
+{
+	if (!conn) {
+		return;
+	}
+	ast_tcptls_close_session_file(conn->session);
+	ao2_ref(conn->session, -1);
+	rs_tls_cfg_free(conn->cfg);
+	ast_free(conn);
+}
