@@ -62,6 +62,14 @@ struct Facts {
     openssl: bool,
     /// AST_XML_DOCS (autoconfig.h): xmldoc.h's functions exist only then (--disable-xmldoc).
     xml_docs: bool,
+    /// asterisk/res_prometheus.h present: the metrics can join res_prometheus's scrape where
+    /// res_prometheus.so runs (looked up at run time: shim_http.c).
+    prometheus: bool,
+    /// Whether tcptls.h's `struct ast_tcptls_session_args`, which the TLS shim embeds and
+    /// hands to Asterisk, has `suppress_connection_msgs` (20.14, 21.9, 22.4 and later,
+    /// certified-22.8; not certified-20.7): its size differs, so a module built on one side
+    /// must not run on the other (src/release.rs).
+    tcptls_suppress_msgs: bool,
 }
 
 /// Whether `header` has `#define NAME 1`.
@@ -79,6 +87,16 @@ fn facts(inc: &Path) -> Facts {
         test_framework: defines(&buildopts, "TEST_FRAMEWORK"),
         openssl: defines(&autoconfig, "HAVE_OPENSSL"),
         xml_docs: defines(&autoconfig, "AST_XML_DOCS"),
+        prometheus: {
+            // (Watched only where it is: cargo reruns a script whose watched file is missing
+            // on every build. Headers installed anew change buildopts.h, watched above.)
+            let header = inc.join("asterisk/res_prometheus.h");
+            if header.is_file() {
+                println!("cargo:rerun-if-changed={}", header.display());
+            }
+            header.is_file()
+        },
+        tcptls_suppress_msgs: read("asterisk/tcptls.h").contains("suppress_connection_msgs"),
     }
 }
 
@@ -111,6 +129,7 @@ fn main() {
         ("ast_test_framework", facts.test_framework, "RS_TEST_FRAMEWORK"),
         ("ast_openssl", facts.openssl, "RS_TLS"),
         ("ast_xml_docs", facts.xml_docs, "RS_XML_DOCS"),
+        ("ast_prometheus", facts.prometheus, "RS_PROMETHEUS"),
     ] {
         println!("cargo::rustc-check-cfg=cfg({cfg})");
         if on {
@@ -118,8 +137,10 @@ fn main() {
             shim_defines.push(define);
         }
     }
-    // The release the headers are from, for the load-time check (src/host.rs).
+    // The release the headers are from, and the layout of the tcptls struct we embed, for
+    // the load-time check (src/host.rs).
     println!("cargo:rustc-env=RS_HEADERS_VERSION={}", headers_version(&inc));
+    println!("cargo:rustc-env=RS_HEADERS_TCPTLS_SUPPRESS={}", if facts.tcptls_suppress_msgs { "yes" } else { "no" });
     println!("cargo:rerun-if-changed={}", inc.join("asterisk/version.h").display());
 
     // The shim: AST_MODULE_INFO (with the target's AST_BUILDOPT_SUM) and one plain function

@@ -35,7 +35,7 @@ SOURCE_TAGS="20.20.1 22.10.1 23.4.1 certified-20.7-cert11 certified-22.8-cert4 2
 tag_release() { case "$1" in *-nossl) echo "${1%-nossl}";; *-noxmldoc) echo "${1%-noxmldoc}";; *) echo "$1";; esac; }
 tag_configure() { case "$1" in *-nossl) echo "--without-ssl";; *-noxmldoc) echo "--disable-xmldoc";; esac; }
 # Bump when the way a source target is built changes (its cache is then rebuilt).
-BUILD_VERSION=3
+BUILD_VERSION=4
 
 # Where the target's Asterisk lives inside the chroot.
 TARGET=${RS_TARGET:-deb}
@@ -300,7 +300,7 @@ BUILD_MODULES="OPTIONAL_API pbx_config res_timing_timerfd format_gsm format_wav 
 codec_gsm codec_ulaw codec_alaw codec_resample app_playback app_userevent app_stack app_dial app_milliwatt
 bridge_simple bridge_native_rtp bridge_holding app_directed_pickup app_verbose app_exec app_echo func_strings
 func_channel func_callerid func_db app_senddtmf res_speech res_agi app_controlplayback app_read res_musiconhold
-res_prometheus"
+res_prometheus func_shell"
 
 tarball_sum() {
     local tag f

@@ -18,8 +18,6 @@ use crate::ffi::{cstring, misc};
 use std::io::ErrorKind;
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 /// Stock's agi_result, for the classic modes.
@@ -49,9 +47,10 @@ struct Peer {
     audio: Option<OwnedFd>,
     /// Keeps Asterisk's child reaper off our script until we are done with it.
     _fork: Option<process::SafeFork>,
-    /// FastAGI over TLS: set by the relay when the TLS connection failed (the session then
-    /// ends in FAILURE, whatever the server said before).
-    tls_failed: Option<Arc<AtomicBool>>,
+    /// FastAGI over TLS: the relay thread, whose failure makes the session end in FAILURE
+    /// whatever the server said before. Declared after `read`, so that it drops after the
+    /// socket pair's end closes: the relay then ends, and the drop joins it.
+    tls: Option<crate::tls_relay::Relay>,
 }
 
 impl Peer {
@@ -87,15 +86,15 @@ fn launch(script: &[u8], args: &[Vec<u8>], enhanced: bool) -> Result<Peer, AgiRe
         let connected = match scheme {
             "agi" => connect_fast(script).map(|s| (OwnedFd::from(s), None)),
             "hagi" => connect_ha(script).map(|s| (OwnedFd::from(s), None)),
-            "agis" => connect_tls(script).map(|(fd, failed)| (fd, Some(failed))),
-            _ => connect_tls_srv(script).map(|(fd, failed)| (fd, Some(failed))),
+            "agis" => connect_tls(script, None).map(|(fd, relay)| (fd, Some(relay))),
+            _ => connect_tls_srv(script).map(|(fd, relay)| (fd, Some(relay))),
         };
         match &connected {
             Ok(_) => crate::metrics::connected(scheme, began.elapsed().as_secs_f64()),
             Err(_) => crate::metrics::connect_failed(scheme),
         }
-        let (read, tls_failed) = connected?;
-        return Ok(Peer { read, write: None, pid: None, fast: true, audio: None, _fork: None, tls_failed });
+        let (read, tls) = connected?;
+        return Ok(Peer { read, write: None, pid: None, fast: true, audio: None, _fork: None, tls });
     }
     let path = if script.first() == Some(&b'/') {
         script.to_vec()
@@ -120,7 +119,7 @@ fn launch(script: &[u8], args: &[Vec<u8>], enhanced: bool) -> Result<Peer, AgiRe
         fast: false,
         audio: started.audio,
         _fork: Some(started.fork),
-        tls_failed: None,
+        tls: None,
     })
 }
 
@@ -189,54 +188,57 @@ fn send_hello(fd: i32, script: &str, url_text: &str) -> Result<(), AgiResult> {
 
 /// `agis://host[:port][/script]`: FastAGI over TLS (issue 21). Every address the host resolves
 /// to, in turn, each within the connect timeout for the connect and the handshake, with the
-/// server's certificate verified as `host` (res_agi_rs.conf `[tls]`); never plain text. The
-/// session talks to a relay thread through a socket pair, as to a FastAGI socket.
-fn connect_tls(url: &[u8]) -> Result<(OwnedFd, Arc<AtomicBool>), AgiResult> {
+/// server's certificate verified as `verify_as` or else `host` (res_agi_rs.conf `[tls]`);
+/// never plain text. The session talks to a relay thread (crate::tls_relay, which also
+/// connects) through a socket pair, as to a FastAGI socket.
+fn connect_tls(url: &[u8], verify_as: Option<&str>) -> Result<(OwnedFd, crate::tls_relay::Relay), AgiResult> {
     let url_text = String::from_utf8_lossy(url).into_owned();
+    if !crate::ffi::tls::available() {
+        crate::ast_log!(Warning, "FastAGI over TLS ('{url_text}'): this Asterisk was built without OpenSSL, so agis:// and hagis:// cannot be used");
+        return Err(AgiResult::Failure);
+    }
     let rest = &url_text[7..];
     let (host, script) = rest.split_once('/').unwrap_or((rest, ""));
+    // The name the certificate must carry: the host as written, without port or brackets.
+    let written = if let Some(v6) = host.strip_prefix('[') { v6.split(']').next().unwrap_or(v6) } else if host.matches(':').count() == 1 { host.split(':').next().unwrap_or(host) } else { host };
+    let name = verify_as.unwrap_or(written);
+    if name.len() > crate::ffi::tls::max_host_name() {
+        crate::ast_log!(
+            Warning,
+            "FastAGI over TLS ('{url_text}'): the host name is {} bytes long; Asterisk's TLS client checks certificates against names of at most {}",
+            name.len(),
+            crate::ffi::tls::max_host_name()
+        );
+        return Err(AgiResult::Failure);
+    }
     let tls = crate::config::tls();
     let addrs = resolve_port(host, tls.port).map_err(|()| {
         crate::ast_log!(Warning, "Unable to locate host '{host}'");
         AgiResult::Failure
     })?;
-    // The name the certificate must carry: the host as written, without port or brackets.
-    let name = if let Some(v6) = host.strip_prefix('[') { v6.split(']').next().unwrap_or(v6) } else if host.matches(':').count() == 1 { host.split(':').next().unwrap_or(host) } else { host };
-    let mut conn = None;
-    for addr in addrs {
-        if let Some(c) = crate::ffi::tls::Conn::connect(&addr.to_string(), name, &tls.options, CONNECT_TIMEOUT_MS as i32) {
-            conn = Some(c);
-            break;
-        }
-        crate::ast_log!(Warning, "FastAGI over TLS to '{addr}' failed for url '{url_text}' (see above)");
-    }
-    let Some(conn) = conn else {
-        crate::ast_log!(Warning, "Couldn't connect to any host.  FastAGI failed.");
-        return Err(AgiResult::Failure);
+    let target = crate::tls_relay::Target {
+        addrs,
+        name: name.to_string(),
+        options: tls.options.clone(),
+        url: url_text.clone(),
+        timeout_ms: CONNECT_TIMEOUT_MS as i32,
     };
-    let (ours, relays) = std::os::unix::net::UnixStream::pair().map_err(|e| {
-        crate::ast_log!(Warning, "FastAGI over TLS: no socket pair: {e}");
-        AgiResult::Failure
-    })?;
-    let failed = Arc::new(AtomicBool::new(false));
-    let flag = failed.clone();
-    let what = url_text.clone();
-    if crate::ffi::thread::spawn(move || crate::tls_relay::run(conn, relays, flag, &what)).is_none() {
-        crate::ast_log!(Warning, "FastAGI over TLS: could not start its relay thread");
-        return Err(AgiResult::Failure);
-    }
+    let (ours, relay) = crate::tls_relay::connect(target).ok_or(AgiResult::Failure)?;
     if let Err(e) = ours.set_nonblocking(true) {
         crate::ast_log!(Warning, "Unable to make the FastAGI socket non-blocking: {e}");
         return Err(AgiResult::Failure);
     }
     send_hello(ours.as_raw_fd(), script, &url_text)?;
-    Ok((OwnedFd::from(ours), failed))
+    Ok((OwnedFd::from(ours), relay))
 }
 
-/// `hagis://service[/script]`: as `hagi://` (SRV `_agi._tcp.<service>`), over TLS; each
-/// target's certificate is checked against the target's name.
-fn connect_tls_srv(url: &[u8]) -> Result<(OwnedFd, Arc<AtomicBool>), AgiResult> {
-    connect_srv(url, "agis", connect_tls)
+/// `hagis://service[/script]`: as `hagi://` (SRV `_agi._tcp.<service>`), over TLS. Each
+/// target's certificate is checked against the service name the dialplan wrote, not the SRV
+/// target's: the SRV answer comes from DNS, unauthenticated, and whoever forges it would
+/// choose the name to verify (RFC 6125 section 6, RFC 7673 without DNSSEC). With a port in
+/// the URI (no SRV), the host as written, as for `agis://`.
+fn connect_tls_srv(url: &[u8]) -> Result<(OwnedFd, crate::tls_relay::Relay), AgiResult> {
+    connect_srv(url, "agis", |resolved, service| connect_tls(resolved, service))
 }
 
 /// The error text as C's strerror gives it (no "(os error N)").
@@ -279,13 +281,13 @@ fn resolve_port(host: &str, default_port: u16) -> Result<Vec<SocketAddr>, ()> {
 /// `hagi://service[/script]`: SRV `_agi._tcp.<service>`, targets in priority and weight
 /// order; a port in the URI disables SRV.
 fn connect_ha(url: &[u8]) -> Result<TcpStream, AgiResult> {
-    connect_srv(url, "agi", connect_fast)
+    connect_srv(url, "agi", |resolved, _| connect_fast(resolved))
 }
 
 /// `hagi://` and `hagis://`: each SRV target of `_agi._tcp.<service>` in turn through
-/// `connect` as `<scheme>://target:port/script` (the URL without its leading 'h' when it
-/// names a port, which disables SRV).
-fn connect_srv<T>(url: &[u8], scheme: &str, connect: fn(&[u8]) -> Result<T, AgiResult>) -> Result<T, AgiResult> {
+/// `connect` as `<scheme>://target:port/script`, with the service's name (the URL without its
+/// leading 'h' and no service name when it names a port, which disables SRV).
+fn connect_srv<T>(url: &[u8], scheme: &str, connect: impl Fn(&[u8], Option<&str>) -> Result<T, AgiResult>) -> Result<T, AgiResult> {
     let url_text = String::from_utf8_lossy(url).into_owned();
     let prefix = scheme.len() + 4; // "h" + scheme + "://"
     if url.len() < prefix {
@@ -296,12 +298,12 @@ fn connect_srv<T>(url: &[u8], scheme: &str, connect: fn(&[u8]) -> Result<T, AgiR
     let (host, script) = rest.split_once('/').unwrap_or((rest, ""));
     if host.contains(':') {
         crate::ast_log!(Warning, "Specifying a port number disables SRV lookups: {url_text}");
-        return connect(&url[1..]);
+        return connect(&url[1..], None);
     }
     let mut lookup = SrvLookup::new(format!("_agi._tcp.{host}").as_bytes());
     for (target, port) in lookup.by_ref() {
         let resolved = format!("{scheme}://{target}:{port}/{script}");
-        match connect(resolved.as_bytes()) {
+        match connect(resolved.as_bytes(), Some(host)) {
             Ok(s) => return Ok(s),
             Err(_) => crate::ast_log!(Warning, "AGI request failed for host '{host}' ({target}:{port})"),
         }
@@ -467,7 +469,7 @@ fn session(chan: &Chan, request: &[u8], peer: Peer, mut dead: bool, args: &[Vec<
     }
     // FastAGI over TLS: a connection that failed (the server refused us after the handshake,
     // say for want of a client certificate) ends the session in FAILURE.
-    if peer.tls_failed.as_ref().is_some_and(|f| f.load(Ordering::SeqCst)) {
+    if peer.tls.as_ref().is_some_and(|relay| relay.failed()) {
         result = AgiResult::Failure;
     }
     (result, status)

@@ -17,13 +17,7 @@ pub struct Host {
     pub deadagi: bool,
 }
 
-/// How the major release and the certified flag read from a version string.
-pub fn parse_version(version: &str) -> (u32, bool) {
-    let rest = version.strip_prefix("certified-").or_else(|| version.strip_prefix("certified/"));
-    let certified = rest.is_some();
-    let digits: String = rest.unwrap_or(version).chars().take_while(|c| c.is_ascii_digit()).collect();
-    (digits.parse().unwrap_or(0), certified)
-}
+pub use crate::release::parse_version;
 
 /// Whether stock res_agi of this Asterisk registers DeadAGI. Probed first: the core's XML
 /// documentation (built from the same release's sources) documents DeadAGI exactly where
@@ -51,18 +45,13 @@ pub fn probe() -> Host {
 /// the asterisk-dev package that owns them); empty when the build could not tell.
 pub const HEADERS_VERSION: &str = env!("RS_HEADERS_VERSION");
 
+/// Whether the headers this module was built against have tcptls.h's
+/// `suppress_connection_msgs` (build.rs).
+pub const HEADERS_TCPTLS_SUPPRESS: bool = matches!(env!("RS_HEADERS_TCPTLS_SUPPRESS").as_bytes(), b"yes");
+
 /// Why this module must not run in `host` when built against headers of release `headers`,
-/// or None. Asterisk itself refuses a module only when its build-options checksum differs
-/// (e.g. TEST_FRAMEWORK on one side); two default builds of different releases share it, so
-/// the release is checked here: the same major release (22.8-cert and 22.10 share their
-/// headers) or no load.
+/// or None (crate::release::mismatch: the same major release, and the same layout of the
+/// Asterisk structs the module embeds).
 pub fn mismatch(headers: &str, host: &Host) -> Option<String> {
-    let (built, _) = parse_version(headers);
-    (built != 0 && host.major != 0 && built != host.major).then(|| {
-        format!(
-            "res_agi_rs.so was built against the headers of Asterisk {headers}, but this is Asterisk {}: \
-             build it against this Asterisk's headers (make module ASTERISK_INCLUDE_DIR=…, see docs/migrating.md)",
-            host.version
-        )
-    })
+    crate::release::mismatch(headers, HEADERS_TCPTLS_SUPPRESS, &host.version)
 }

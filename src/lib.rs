@@ -37,6 +37,7 @@ pub mod metrics;
 pub mod module;
 pub mod parse;
 pub mod registry;
+pub mod release;
 pub mod relay;
 #[cfg(ast_test_framework)]
 pub mod selftest;

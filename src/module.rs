@@ -211,11 +211,15 @@ pub fn unload() -> bool {
     // A thread that came in while the registrations went (a manager action or CLI command
     // already dispatched) is waited for; if one is still inside after the wait, the unload
     // is refused and the registrations put back: dlclose would unmap the code it runs.
+    // Our own threads too (crate::ffi::thread: counted from spawn until joined; the event
+    // relay was joined as its registration went, a FastAGI-over-TLS relay is joined by its
+    // session before the session's thread leaves our code).
     let deadline = std::time::Instant::now() + THREADS_DRAIN;
-    while crate::ffi::callback::threads_inside() > 0 && std::time::Instant::now() < deadline {
+    let busy = || crate::ffi::callback::threads_inside() + crate::ffi::thread::live();
+    while busy() > 0 && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
-    let inside = crate::ffi::callback::threads_inside();
+    let inside = busy();
     if inside > 0 {
         redo(&mut ledger, undone);
         crate::ast_log!(

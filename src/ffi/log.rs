@@ -64,3 +64,26 @@ macro_rules! ast_log {
         $crate::ffi::log::log($crate::ffi::log::Level::$level, file!(), line!(), module_path!(), &format!($($arg)*))
     };
 }
+
+/// The call id (`[C-0000002a]` in log lines) of the calling thread, to carry onto a thread of
+/// ours that works for the same call: its log lines, and Asterisk's own made on it, then
+/// name the call as the channel thread's do.
+#[derive(Clone, Copy)]
+pub struct CallId(super::sys::ast_callid);
+
+impl CallId {
+    pub fn current() -> CallId {
+        // SAFETY: reads the calling thread's own storage.
+        CallId(unsafe { super::sys::ast_read_threadstorage_callid() })
+    }
+
+    /// Binds this call id to the calling thread (a new thread of ours, which has none). The
+    /// binding lives in Asterisk's thread storage and goes with the thread
+    /// (main/logger.c ast_callid_threadassoc_add).
+    pub fn adopt(self) {
+        if self.0 != 0 {
+            // SAFETY: plain value; Asterisk keeps it in its own thread storage.
+            unsafe { super::sys::ast_callid_threadassoc_add(self.0) };
+        }
+    }
+}

@@ -57,6 +57,8 @@ unsafe extern "C" {
     pub fn rs_shim_agi_dir() -> *const c_char;
     pub fn rs_shim_launch_script(script: *const c_char, argv: *const *mut c_char, fds: *mut c_int, audio: *mut c_int, forked: *mut c_int) -> c_int;
     pub fn rs_shim_safe_fork_cleanup();
+    pub fn rs_shim_tls_available() -> c_int;
+    pub fn rs_shim_tls_max_host() -> usize;
     pub fn rs_shim_tls_check(names: *const *const c_char, values: *const *const c_char, n: c_int) -> c_int;
     pub fn rs_shim_tls_connect(addr: *const c_char, host: *const c_char, names: *const *const c_char, values: *const *const c_char, n: c_int, timeout_ms: c_int, timed_out: *mut c_int) -> *mut RsTlsConn;
     pub fn rs_shim_tls_fd(conn: *mut RsTlsConn) -> c_int;

@@ -25,11 +25,24 @@ fn options(pairs: &[(String, String)]) -> Options {
     Options { _strings: strings, names, values }
 }
 
+/// Whether this Asterisk can do TLS at all (built with OpenSSL: build.rs, shim_tls.c).
+pub fn available() -> bool {
+    // SAFETY: no arguments; answers a build-time fact.
+    unsafe { shim::rs_shim_tls_available() != 0 }
+}
+
 /// Whether Asterisk's ast_tls_read_conf takes every setting.
 pub fn check(pairs: &[(String, String)]) -> bool {
     let o = options(pairs);
     // SAFETY: both arrays hold `len` pointers to C strings alive for the call.
     unsafe { shim::rs_shim_tls_check(o.names.as_ptr(), o.values.as_ptr(), o.names.len() as i32) == 0 }
+}
+
+/// The longest host name Asterisk's tcptls client can check a certificate against (its
+/// `hostname` field, NUL excluded: 63 bytes on Linux).
+pub fn max_host_name() -> usize {
+    // SAFETY: no arguments; a size from the headers.
+    unsafe { shim::rs_shim_tls_max_host() }
 }
 
 /// An established TLS connection; closed on drop.
@@ -45,6 +58,9 @@ pub enum Read {
     /// Nothing to read now.
     Again,
     End,
+    /// The server closed its TCP connection without a close_notify, nothing of its left
+    /// unread (the connection is not failed: close then sends no goodbye).
+    ClosedWithoutNotify,
     /// The connection failed, with OpenSSL's reason or errno's text.
     Failed(String),
 }
@@ -77,6 +93,7 @@ impl Conn {
         match n {
             n if n > 0 => Read::Data(n as usize),
             0 => Read::End,
+            -2 => Read::ClosedWithoutNotify,
             _ => {
                 let e = std::io::Error::last_os_error();
                 if e.raw_os_error() == Some(libc::EAGAIN) {

@@ -52,6 +52,11 @@ pub fn module_path() -> PathBuf {
 }
 
 pub fn module_path_for(target: &str) -> PathBuf {
+    // Another build of the module for Debian's Asterisk (e.g. an older commit's, to see a
+    // test fail before its fix): RS_TEST_MODULE=/path/to/res_agi_rs.so.
+    if let Some(m) = std::env::var_os("RS_TEST_MODULE").filter(|_| target == "deb") {
+        return PathBuf::from(m);
+    }
     match target {
         "deb" => project_dir().join("build/res_agi_rs.so"),
         tag => project_dir().join("build").join(tag).join("res_agi_rs.so"),
@@ -661,4 +666,25 @@ pub fn wait_no_channels(ast: &Asterisk, timeout: Duration) {
         assert!(Instant::now() < deadline, "channels left after {timeout:?}: {out}");
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// What the process `pid` holds, as a user measures it (/proc/PID/status): virtual size and
+/// resident set in kB, and its threads.
+#[derive(Clone, Copy, Debug)]
+pub struct ProcessStatus {
+    pub vm_kb: i64,
+    pub rss_kb: i64,
+    pub threads: i64,
+}
+
+pub fn process_status(pid: u32) -> ProcessStatus {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_else(|e| panic!("/proc/{pid}/status: {e}"));
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in /proc/{pid}/status"))
+    };
+    ProcessStatus { vm_kb: field("VmSize:"), rss_kb: field("VmRSS:"), threads: field("Threads:") }
 }

@@ -10,6 +10,7 @@ Writes PEM files (EC P-256 keys, unencrypted PKCS8) into OUTDIR:
   other-server.pem / other-server.key  localhost, signed by other-ca (wrong CA)
   wrongname.pem / wrongname.key        wrong.example.net, signed by ca (name mismatch)
   expired.pem / expired.key            localhost, signed by ca, expired 2 days ago
+  service.pem / service.key            hagi.test (an SRV service name), signed by ca
   client.pem / client.key              asterisk-client, signed by ca (mutual TLS)
 """
 import datetime
@@ -114,6 +115,9 @@ def main():
                     NOW - DAY, NOW + 365 * DAY), written)
     write(outdir, "expired",
           make_leaf(ca, "localhost", LOCALHOST_SAN, server, NOW - 30 * DAY, NOW - 2 * DAY), written)
+    # The service name of hagis://hagi.test (the name verified under SRV), not its targets'.
+    write(outdir, "service",
+          make_leaf(ca, "hagi.test", [x509.DNSName("hagi.test")], server, NOW - DAY, NOW + 365 * DAY), written)
     write(outdir, "client", make_leaf(ca, "asterisk-client", None, client, NOW - DAY, NOW + 365 * DAY), written)
 
     for path in written:

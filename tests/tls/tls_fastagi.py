@@ -9,7 +9,9 @@ It listens on 127.0.0.1:PORT (0 picks a free port) and on [::1] at the same port
 once it is ready. For each connection it reads the AGI environment up to the empty line,
 sends each --commands value (default: one NOOP) and reads one response line after each, then
 closes the connection. With --client-ca the client must present a certificate signed by that
-CA (mutual TLS).
+CA (mutual TLS). With --no-close-notify it ends each session by dropping the TCP connection
+without a TLS close_notify, as the common simple server does (an ssl socket close()d without
+unwrap()).
 
 With --plain it is the same FastAGI server without TLS (make bench compares agi:// and agis://
 through the same server). With --stall it speaks no TLS at all: it accepts the TCP connection, reads and throws away
@@ -59,7 +61,7 @@ async def readline(reader):
     return line.decode("utf-8", "replace").rstrip("\r\n")
 
 
-async def serve_agi(reader, writer, ctx, commands, log):
+async def serve_agi(reader, writer, ctx, commands, log, no_close_notify=False):
     log("CONNECT")
     tls_up = False
     try:
@@ -80,7 +82,10 @@ async def serve_agi(reader, writer, ctx, commands, log):
     except Exception as exc:
         log("ERROR " + short_error(exc))
     finally:
-        await close(writer, wait=tls_up)
+        if no_close_notify and tls_up:
+            writer.transport.abort()  # no close_notify: the socket just closes
+        else:
+            await close(writer, wait=tls_up)
         log("CLOSE")
 
 
@@ -126,7 +131,7 @@ async def main(args):
     else:
         ctx = None if args.plain else tls_context(args)
         commands = args.commands or ["NOOP"]
-        handler = lambda r, w: serve_agi(r, w, ctx, commands, log)
+        handler = lambda r, w: serve_agi(r, w, ctx, commands, log, args.no_close_notify)
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -157,6 +162,7 @@ if __name__ == "__main__":
     p.add_argument("--stall", action="store_true")
     p.add_argument("--plain", action="store_true", help="no TLS at all (make bench: agi:// beside agis://)")
     p.add_argument("--commands", action="append")
+    p.add_argument("--no-close-notify", action="store_true", help="end sessions without a TLS close_notify")
     p.add_argument("--log", required=True)
     args = p.parse_args()
     if not args.stall and not args.plain and not (args.cert and args.key):
