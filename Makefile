@@ -5,9 +5,13 @@ SANDBOX := scripts/sandbox.sh
 # default) or an upstream tag built from ../shared/asterisk-src in the chroot (issue 17).
 RS_TARGET ?= deb
 export RS_TARGET
-SOURCE_TAGS := 20.20.1 22.10.1 23.4.1 certified-20.7-cert11 certified-22.8-cert4
+SOURCE_TAGS := 20.20.1 22.10.1 23.4.1 certified-20.7-cert11 certified-22.8-cert4 22.10.1-nossl 22.10.1-noxmldoc
 # `make test` runs Debian's full suite, then the differential core on these source builds.
 CI_TAGS ?= 20.20.1 23.4.1
+# Built by `make test` too, for tests/build_options.rs (22.10.1 configured --without-ssl and
+# --disable-xmldoc: the module must load and work there; issue 27). make test-versions runs
+# the suite on them.
+OPTION_TAGS := 22.10.1-nossl 22.10.1-noxmldoc
 # The differential core (issue 17): Async AGI, the command list, classic AGI (scripts,
 # FastAGI, HAGI, EAGI, DeadAGI where the version has it), GOSUB through app_stack, a declined
 # load beside stock, unload under traffic, the test framework where there is one.
@@ -65,7 +69,7 @@ $(SPEECH): tests/speech_engine/test_speech.c | asterisk
 
 # The source builds make test runs against (the cross-release tests of the main suite load them too).
 ci-targets:
-	@for t in $(CI_TAGS); do $(MAKE) --no-print-directory module test-speech RS_TARGET=$$t || exit 1; done
+	@for t in $(CI_TAGS) $(OPTION_TAGS); do $(MAKE) --no-print-directory module test-speech RS_TARGET=$$t || exit 1; done
 
 # What the tests use besides Asterisk: panoramisk, cryptography (the TLS tests' certificates),
 # the Node client's packages, cargo-deb.

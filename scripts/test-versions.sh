@@ -14,7 +14,7 @@ HERE=$(cd "$(dirname "$0")/.." && pwd)
 cd "$HERE"
 OUT=target/versions
 mkdir -p "$OUT"
-ALL_TARGETS="deb 20.20.1 22.10.1 23.4.1 certified-20.7-cert11 certified-22.8-cert4"
+ALL_TARGETS="deb 20.20.1 22.10.1 23.4.1 certified-20.7-cert11 certified-22.8-cert4 22.10.1-nossl 22.10.1-noxmldoc"
 
 # Test files that need no Asterisk, or only Debian's, or several targets at once.
 TARGET_FREE="fuzz_parsers unit_layers unit_parse tls_pinning install"
@@ -23,6 +23,8 @@ DEB_ONLY="deb_package cross_version"
 how_built() {
     case "$1" in
         deb) echo "Debian sid's package (TEST_FRAMEWORK on)" ;;
+        *-nossl) echo "from source, \`./configure --without-ssl\`" ;;
+        *-noxmldoc) echo "from source, \`./configure --disable-xmldoc\`" ;;
         *) echo "from source, default configure" ;;
     esac
 }
@@ -34,6 +36,8 @@ suite_for() {
         if [ "$t" != deb ]; then
             case " $TARGET_FREE $DEB_ONLY " in *" $name "*) continue ;; esac
         fi
+        # TLS needs OpenSSL: without it, tests/build_options.rs checks the refusal instead.
+        case "$t:$name" in *-nossl:fastagi_tls) continue ;; esac
         args="$args --test $name"
     done
     echo "$args"
@@ -85,6 +89,7 @@ report() {
             IFS=$'\t' read -r t version verdict files passed failed when <"$OUT/$t.result"
             local what="full suite: $passed tests in $files files"
             [ "$t" = deb ] || what="full suite less the Debian package's: $passed tests in $files files"
+            case "$t" in *-nossl) what="full suite less the Debian package's and the TLS tests: $passed tests in $files files" ;; esac
             [ "$verdict" = "build failed" ] && what="—"
             local selftest; selftest=$(cat "$OUT/selftest-$t.txt" 2>/dev/null || echo "did not run")
             local fails=""; [ "$failed" != 0 ] && fails=", $failed failed"

@@ -82,6 +82,17 @@ fn launch(script: &[u8], args: &[Vec<u8>], enhanced: bool) -> Result<Peer, AgiRe
         if enhanced {
             return Err(AgiResult::Failure);
         }
+        // TLS where this Asterisk has none (built without OpenSSL): refused before any lookup
+        // or connect, never tried in plain text.
+        if scheme.ends_with('s') && !crate::ffi::tls::available() {
+            crate::ast_log!(
+                Warning,
+                "FastAGI over TLS ('{}'): this Asterisk was built without OpenSSL, so agis:// and hagis:// cannot be used",
+                String::from_utf8_lossy(script)
+            );
+            crate::metrics::connect_failed(scheme);
+            return Err(AgiResult::Failure);
+        }
         let began = std::time::Instant::now();
         let connected = match scheme {
             "agi" => connect_fast(script).map(|s| (OwnedFd::from(s), None)),
@@ -193,10 +204,6 @@ fn send_hello(fd: i32, script: &str, url_text: &str) -> Result<(), AgiResult> {
 /// connects) through a socket pair, as to a FastAGI socket.
 fn connect_tls(url: &[u8], verify_as: Option<&str>) -> Result<(OwnedFd, crate::tls_relay::Relay), AgiResult> {
     let url_text = String::from_utf8_lossy(url).into_owned();
-    if !crate::ffi::tls::available() {
-        crate::ast_log!(Warning, "FastAGI over TLS ('{url_text}'): this Asterisk was built without OpenSSL, so agis:// and hagis:// cannot be used");
-        return Err(AgiResult::Failure);
-    }
     let rest = &url_text[7..];
     let (host, script) = rest.split_once('/').unwrap_or((rest, ""));
     // The name the certificate must carry: the host as written, without port or brackets.
