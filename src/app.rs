@@ -229,6 +229,10 @@ fn command_loop(chan: &Chan, session: &Session, run: RunId, events: &mut Emitter
     let mut io = engine::SessionIo::default();
     let mut idle = crate::ffi::process::IdlePolicy::new();
     let mut hungup = chan.check_hangup_locked();
+    // When the last command finished: the event buffer and headers kept after it go
+    // LINGER_MS later, whether the thread slept that long or was woken by frames meanwhile
+    // (a call with media wakes it 50 times a second: the wait alone never timed out).
+    let mut last_command = std::time::Instant::now();
     loop {
         // Run everything queued, in order.
         while !hungup {
@@ -252,6 +256,7 @@ fn command_loop(chan: &Chan, session: &Session, run: RunId, events: &mut Emitter
             // AGIExecEnd (held by the engine) and AsyncAGIExec go out as one message.
             events.async_exec_full(&outcome.text, &cmd.id, interrupted);
             events.release();
+            last_command = std::time::Instant::now();
             *current = None;
             hungup = chan.check_hangup();
             if outcome.status == engine::Status::Break {
@@ -273,12 +278,20 @@ fn command_loop(chan: &Chan, session: &Session, run: RunId, events: &mut Emitter
             // headers for LINGER_MS, in case more come (the next command's events then reuse
             // them); if none comes by then, it forgets them and sleeps without a timeout.
             events.release();
-            let linger = events.keeps();
+            let mut timeout = -1;
+            if events.keeps() {
+                let left = i64::from(LINGER_MS) - last_command.elapsed().as_millis() as i64;
+                if left > 0 {
+                    timeout = left as i32;
+                } else {
+                    events.idle();
+                }
+            }
             // As SCHED_BATCH (see IdlePolicy): when the AMI thread that queued a command wakes
             // us, we do not preempt it on its CPU; under load more commands are queued by the
             // time we run (measured: half the wake-ups per command at 1,000 calls). The policy
             // stays so while frames of a parked call are read and dropped, until a command runs.
-            let res = idle.wait(|| chan.waitfor(if linger { LINGER_MS } else { -1 }));
+            let res = idle.wait(|| chan.waitfor(timeout));
             session.awake();
             if res < 0 {
                 return if chan.check_hangup() { Ended::Hangup } else { Ended::Failure };

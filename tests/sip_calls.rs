@@ -328,3 +328,29 @@ fn a_bye_storm_answers_every_command_and_turns_no_new_call_away() {
         }
     }
 }
+
+/// Issue 27 (defect 9): after its last command a parked channel keeps its event buffer and
+/// channel headers for 2 s, then lets them go. A SIP call's frames wake its thread 50 times a
+/// second, so the 2 s wait never ran out and they were kept for the whole call.
+#[test]
+fn a_parked_sip_call_with_media_lets_its_event_buffer_go_after_its_last_command() {
+    let ast = Asterisk::start_sip(Flavour::Ours);
+    let ami = ast.ami();
+    let mut call = Sipp::call(&ast, &plan("sippark", 20_000));
+    let (chan, _) = parked(&ami);
+    std::thread::sleep(Duration::from_millis(500));
+    let idle = module_heap(&ast);
+    for i in 0..3 {
+        send(&ami, &chan, "NOOP", &format!("l{i}"));
+        result_of(&ami, &format!("l{i}"));
+    }
+    let busy = module_heap(&ast);
+    assert!(busy.0 > idle.0, "the buffer is kept right after the commands: {idle:?} -> {busy:?}");
+    // Media keeps flowing meanwhile (the caller streams its tone).
+    std::thread::sleep(Duration::from_millis(3000));
+    let later = module_heap(&ast);
+    // (The queue's own storage, allocated by the first command, stays with the call: 160
+    // bytes. The buffer and the headers are over 3 kB.)
+    assert!(later.0 < idle.0 + 1024, "2 s after the last command the channel still keeps {} bytes: idle {idle:?}, after the commands {busy:?}, 3 s later {later:?}", later.0 - idle.0);
+    hang_up(&ami, &chan, &mut call);
+}
