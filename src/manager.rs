@@ -27,8 +27,14 @@ pub fn action_agi(action: &Action) -> i32 {
         return 0;
     };
     let owner = action.header(c"Owner");
+    // (Tests: an answer that takes as long as a write to a client that does not read its
+    // socket, up to the manager's writetimeout per write; tests/manager_action.rs.)
+    let slow_ack = crate::failpoint::pauses(&command, " _TEST SLOW ACK");
     match enqueue(&chan, command, command_id, Asker::Ami(&owner)) {
         Ok(wakeup) => {
+            if slow_ack {
+                std::thread::sleep(std::time::Duration::from_millis(1000));
+            }
             action.send_ack("Added AGI command to queue");
             drop(wakeup);
         }

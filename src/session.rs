@@ -54,6 +54,11 @@ pub struct Session {
     inner: Mutex<Inner>,
     /// The channel thread is (about to be) asleep in ast_waitfor: a pusher must wake it.
     sleeping: AtomicBool,
+    /// A pusher took the sleeper and owes it its wake-up, which it gives after answering its
+    /// client. Another pusher that finds the debt gives the wake-up too (whichever answers
+    /// first): a client that does not read its socket, whose answer blocks for the manager's
+    /// write timeout, then delays no other client's command on the channel (issue 27).
+    wake_owed: AtomicBool,
     /// Who owns the queue (AGIClaim / ASYNCAGI_OWNER); shared with the events.
     owner: Arc<Owner>,
     /// Raised when the running command is interrupted (the command reads it).
@@ -272,9 +277,19 @@ impl Session {
         self.sleeping.store(false, Ordering::SeqCst);
     }
 
-    /// Called by a pusher after pushing: whether it must wake the channel thread.
+    /// Called by a pusher after pushing: whether it must wake the channel thread (it then owes
+    /// the wake-up, or shares another pusher's debt not yet paid).
     fn take_sleeper(&self) -> bool {
-        self.sleeping.swap(false, Ordering::SeqCst)
+        if self.sleeping.swap(false, Ordering::SeqCst) {
+            self.wake_owed.store(true, Ordering::SeqCst);
+            return true;
+        }
+        self.wake_owed.load(Ordering::SeqCst)
+    }
+
+    /// Pays the wake-up debt: true for the first caller only.
+    fn pay_wake(&self) -> bool {
+        self.wake_owed.swap(false, Ordering::SeqCst)
     }
 
     /// Ends `run`, remembering the channel headers of its last event. With `cancel` (the
@@ -369,13 +384,16 @@ pub fn check_owner(session: &Session, asker: Asker) -> Result<(), Vec<u8>> {
 
 /// The wake-up a queued command owes the channel's thread (if it sleeps): given when this is
 /// dropped, so that the caller can answer first (the AMI thread writes its Response before the
-/// channel thread competes with it for a CPU).
-pub struct Wakeup<'a>(Option<&'a Chan>);
+/// channel thread competes with it for a CPU). Shared with any command queued meanwhile
+/// (Session::take_sleeper): the first of them to answer wakes the thread.
+pub struct Wakeup<'a>(Option<(&'a Chan, Arc<Session>)>);
 
 impl Drop for Wakeup<'_> {
     fn drop(&mut self) {
-        if let Some(chan) = self.0.take() {
-            chan.wake();
+        if let Some((chan, session)) = self.0.take() {
+            if session.pay_wake() {
+                chan.wake();
+            }
         }
     }
 }
@@ -397,7 +415,7 @@ pub fn enqueue<'a>(chan: &'a Chan, command: Vec<u8>, id: Vec<u8>, asker: Asker) 
             return Err(EnqueueError::NotInAsyncAgi);
         }
     }
-    let wakeup = Wakeup(session.take_sleeper().then_some(chan));
+    let wakeup = Wakeup(session.take_sleeper().then(|| (chan, session.clone())));
     if crate::ffi::log::debug_enabled(1) {
         crate::ffi::log::debug(1, &format!("Added AGI command to channel {} queue", chan.name()));
     }

@@ -140,3 +140,31 @@ fn command_names_unknown_commands_and_usage() {
     // The channel is still parked after all of that.
     assert_eq!(agi_result(&ami, &p, "NOOP"), "200 result=0\n");
 }
+
+/// Issue 27 (defect 9): Action: AGI answers its client before it wakes the channel's thread
+/// (issue 19). An answer to a client that does not read its socket blocks, up to the
+/// manager's write timeout per write; another client's command queued on the same channel
+/// meanwhile must not wait for it. (The failpoint ` _TEST SLOW ACK` holds the first answer
+/// for 1 s, as such a write would.)
+#[test]
+fn a_slow_answer_to_one_client_delays_no_other_clients_command() {
+    let ast = Asterisk::start_with_env(Flavour::Ours, &[("RES_AGI_RS_FAILPOINTS", "1")]);
+    let (slow, quick) = (ast.ami(), ast.ami());
+    let p = park(&quick, "park", "");
+    let chan = p.channel.clone();
+    let sender = std::thread::spawn(move || {
+        slow.action(&[("Action", "AGI"), ("Channel", &chan), ("Command", "NOOP _TEST SLOW ACK"), ("CommandID", "slow")]);
+        slow
+    });
+    // The slow client's command is queued and its answer is being held.
+    std::thread::sleep(Duration::from_millis(200));
+    let t = std::time::Instant::now();
+    let r = agi(&quick, &p, "NOOP", "quick");
+    let took = t.elapsed();
+    assert_eq!(decode(r.get("Result").unwrap()), "200 result=0\n");
+    assert!(took < Duration::from_millis(500), "the other client's NOOP waited {took:?} for the held answer");
+    // Both ran, in the order they were queued.
+    let slow_done = quick.wait_event(Duration::from_secs(5), |m| m.is_event("AsyncAGIExec") && m.get("CommandId") == Some("slow"));
+    assert_eq!(decode(slow_done.get("Result").unwrap()), "200 result=0\n");
+    let _ = sender.join();
+}
