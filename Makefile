@@ -113,12 +113,13 @@ soak: module
 heap: module
 	scripts/heap.sh
 
-# The differential suite and the storms with every Asterisk under valgrind memcheck, stock
-# and ours; writes docs/memcheck.md (about an hour on 2 cores).
+# The differential suite, the TLS FastAGI and metrics tests (issue 27) and the storms with every
+# Asterisk under valgrind memcheck, stock and ours; writes docs/memcheck.md (about an hour on 2 cores).
 MEMCHECK_DIR := $(CURDIR)/target/memcheck
 memcheck: module $(SPEECH)
 	rm -rf $(MEMCHECK_DIR)
 	RS_VALGRIND=$(MEMCHECK_DIR) $(CARGO) test --release --test stock_compare -- --test-threads=1
+	RS_VALGRIND=$(MEMCHECK_DIR) $(CARGO) test --release --test fastagi_tls --test metrics -- --test-threads=1 --skip a_thousand_calls
 	RS_VALGRIND=$(MEMCHECK_DIR) $(CARGO) run --release --quiet -p res_agi_rs_tools --bin stress -- --storms 20
 	RS_VALGRIND=$(MEMCHECK_DIR) $(CARGO) run --release --quiet -p res_agi_rs_tools --bin stress -- --storms 20 --stock
 	$(CARGO) run --release --quiet -p res_agi_rs_tools --bin memcheck -- $(MEMCHECK_DIR)
