@@ -237,9 +237,18 @@ prepare() {
     # SANDBOX_HTTP_PORT=N: Asterisk's HTTP server on 127.0.0.1:N (the metrics endpoint).
     local http_enabled=no http_port=8088
     if [ -n "${SANDBOX_HTTP_PORT:-}" ]; then http_enabled=yes; http_port=$SANDBOX_HTTP_PORT; fi
+    # res_prometheus (issue 27): loaded where the target has it (a source build; Debian's
+    # package has none), its endpoint on (prometheus.conf): res_agi_rs's metrics join its scrape.
+    local prometheus="; no res_prometheus (Debian's package has none)"
+    if [ "$TARGET" != deb ] && [ -f "$ROOT$MODDIR/res_prometheus.so" ]; then prometheus="load => res_prometheus.so"; fi
+    # SANDBOX_METRICS=yes|no: res_agi_rs.conf's metrics from the start (tests/metrics.rs: at
+    # boot res_prometheus loads after res_agi_rs).
+    local metrics="; metrics: off unless a test turns them on"
+    if [ -n "${SANDBOX_METRICS:-}" ]; then metrics="metrics = $SANDBOX_METRICS"; fi
     local f
     for f in "$HERE"/sandbox/conf/*.conf; do
         sed -e "s|@HTTP_ENABLED@|$http_enabled|g" -e "s|@HTTP_PORT@|$http_port|g" -e "s|@DIR@|$d|g" -e "s|@PORT@|$port|g" -e "s|@SIP@|$sip|g" \
+            -e "s|@PROMETHEUS@|$prometheus|g" -e "s|@METRICS@|$metrics|g" \
             -e "s|@AGI_LOAD@|$agi_load|g" -e "s|@AGI_NOLOAD@|$agi_noload|g" -e "s|@TIMING@|$timing|g" -e "s|@TEST_SPEECH@|$speech|g" \
             -e "s|@MODDIR@|$MODDIR|g" -e "s|@DATADIR@|$DATADIR|g" -e "s|@VARLIBDIR@|$VARLIBDIR|g" -e "s|@SBINDIR@|$SBINDIR|g" \
             "$f" | tr '\001' '\n' >"$host_d/etc/$(basename "$f")"

@@ -10,18 +10,83 @@ static MAXQUEUE: AtomicUsize = AtomicUsize::new(DEFAULT_MAXQUEUE);
 pub const DEFAULT_METRICS_PATH: &str = "/metrics/agi";
 
 /// `metrics = yes` and `metrics_path` (issue 21): whether the Prometheus endpoint is served on
-/// Asterisk's HTTP server, and where (below http.conf's prefix).
+/// Asterisk's HTTP server, and where (below http.conf's prefix); `auth_username`,
+/// `auth_password` and `auth_realm` (issue 27): Basic authentication, as res_prometheus has it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Metrics {
     pub enabled: bool,
     pub path: String,
+    pub auth: Option<Auth>,
+    /// Why they are not served although `metrics = yes` (a bad auth setting), until the file
+    /// is fixed.
+    pub refused: Option<String>,
 }
+
+/// Basic authentication of the metrics endpoint.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Auth {
+    pub username: String,
+    pub password: String,
+    pub realm: String,
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Auth {{ username: {:?}, password: <hidden>, realm: {:?} }}", self.username, self.realm)
+    }
+}
+
+/// res_prometheus's default realm (res/res_prometheus.c: auth_realm).
+pub const DEFAULT_AUTH_REALM: &str = "Asterisk Prometheus Metrics";
 
 static METRICS: std::sync::Mutex<Option<Metrics>> = std::sync::Mutex::new(None);
 
+fn default_metrics() -> Metrics {
+    Metrics { enabled: false, path: DEFAULT_METRICS_PATH.to_string(), auth: None, refused: None }
+}
+
 /// The metrics settings in force (defaults until the file says otherwise).
 pub fn metrics() -> Metrics {
-    METRICS.lock().unwrap_or_else(|p| p.into_inner()).clone().unwrap_or(Metrics { enabled: false, path: DEFAULT_METRICS_PATH.to_string() })
+    METRICS.lock().unwrap_or_else(|p| p.into_inner()).clone().unwrap_or_else(default_metrics)
+}
+
+/// Lets go of the settings held on the heap (at unload, and when a load declines: nothing
+/// runs a destructor of statics at dlclose).
+pub fn release() {
+    METRICS.lock().unwrap_or_else(|p| p.into_inner()).take();
+    TLS.lock().unwrap_or_else(|p| p.into_inner()).take();
+}
+
+/// The three auth settings as read (None: not in the file); the rules are res_prometheus's
+/// (res/res_prometheus.c prometheus_config_pre_apply refuses auth_username without
+/// auth_password, and the module declines to load): here the metrics are not served until
+/// it is fixed, and a password without a user name is refused too (res_prometheus ignores
+/// it and serves without authentication). Only checked with `metrics = yes`.
+fn auth(user: Option<String>, pass: Option<String>, realm: Option<String>) -> Result<Option<Auth>, String> {
+    let (user, pass) = (user.unwrap_or_default(), pass.unwrap_or_default());
+    let realm = realm.filter(|r| !r.is_empty()).unwrap_or_else(|| DEFAULT_AUTH_REALM.to_string());
+    let plain = |v: &str| !v.chars().any(char::is_control);
+    match (user.is_empty(), pass.is_empty()) {
+        (true, true) => return Ok(None),
+        (false, true) => return Err("auth_username is set without auth_password".to_string()),
+        (true, false) => return Err("auth_password is set without auth_username".to_string()),
+        (false, false) => {}
+    }
+    if user.contains(':') || !plain(&user) {
+        // Basic authentication sends "user:password": the user ends at the first colon.
+        return Err("auth_username has a colon or a control character".to_string());
+    }
+    if !plain(&pass) {
+        return Err("auth_password has a control character".to_string());
+    }
+    if user.len() + 1 + pass.len() > 255 {
+        // main/http.c ast_http_get_auth decodes "user:password" into 256 bytes and cuts it.
+        return Err("auth_username and auth_password together are longer than 254 bytes, which Asterisk's HTTP server cannot read back".to_string());
+    }
+    if realm.len() > 200 || realm.contains(['"', '\\']) || !plain(&realm) {
+        return Err("auth_realm has a quote, a backslash or a control character, or is longer than 200 bytes".to_string());
+    }
+    Ok(Some(Auth { username: user, password: pass, realm }))
 }
 
 fn yes_no(v: &str) -> Option<bool> {
@@ -54,7 +119,7 @@ pub fn load() -> bool {
         Config::Missing => {
             crate::ffi::log::verb(3, b"res_agi_rs.conf not found: using the defaults\n");
             MAXQUEUE.store(DEFAULT_MAXQUEUE, Ordering::Relaxed);
-            *METRICS.lock().unwrap_or_else(|p| p.into_inner()) = None;
+            METRICS.lock().unwrap_or_else(|p| p.into_inner()).take();
             *TLS.lock().unwrap_or_else(|p| p.into_inner()) = None;
             return true;
         }
@@ -66,7 +131,8 @@ pub fn load() -> bool {
     };
     let mut ok = true;
     let mut wanted = DEFAULT_MAXQUEUE;
-    let mut metrics_wanted = Metrics { enabled: false, path: DEFAULT_METRICS_PATH.to_string() };
+    let mut metrics_wanted = default_metrics();
+    let (mut auth_username, mut auth_password, mut auth_realm) = (None, None, None);
     for (name, value) in vars {
         let (name, value) = (String::from_utf8_lossy(&name).to_string(), String::from_utf8_lossy(&value).trim().to_string());
         match name.to_ascii_lowercase().as_str() {
@@ -98,13 +164,32 @@ pub fn load() -> bool {
                     metrics_wanted.path = metrics().path;
                 }
             },
+            "auth_username" => auth_username = Some(value),
+            "auth_password" => auth_password = Some(value),
+            "auth_realm" => auth_realm = Some(value),
             _ => crate::ast_log!(Warning, "res_agi_rs.conf: unknown option '{name}' in [general], ignored"),
+        }
+    }
+    if metrics_wanted.enabled {
+        match auth(auth_username, auth_password, auth_realm) {
+            Ok(a) => metrics_wanted.auth = a,
+            Err(why) => {
+                crate::ast_log!(Error, "res_agi_rs.conf: {why}; the metrics are not served until it is fixed");
+                metrics_wanted.refused = Some(why);
+                ok = false;
+            }
         }
     }
     MAXQUEUE.store(wanted, Ordering::Relaxed);
     crate::ffi::log::verb(
         3,
-        format!("res_agi_rs.conf: maxqueue = {wanted}, metrics = {}, metrics_path = {}\n", if metrics_wanted.enabled { "yes" } else { "no" }, metrics_wanted.path).as_bytes(),
+        format!(
+            "res_agi_rs.conf: maxqueue = {wanted}, metrics = {}, metrics_path = {}{}\n",
+            if metrics_wanted.enabled { "yes" } else { "no" },
+            metrics_wanted.path,
+            metrics_wanted.auth.as_ref().map(|a| format!(", Basic auth (user {}, realm \"{}\")", a.username, a.realm)).unwrap_or_default()
+        )
+        .as_bytes(),
     );
     *METRICS.lock().unwrap_or_else(|p| p.into_inner()) = Some(metrics_wanted);
     load_tls() && ok

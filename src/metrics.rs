@@ -178,6 +178,57 @@ pub fn connect_failed(scheme: &str) {
     CONNECT_FAILURES[scheme_index(scheme)].fetch_add(1, Relaxed);
 }
 
+/// Forgets other modules' command names (unload, a declined load): the counters are statics
+/// that go with the library, the names are on the heap.
+pub fn release() {
+    std::mem::take(&mut *FOREIGN_NAMES.lock().unwrap_or_else(|p| p.into_inner()));
+}
+
+/// Another URI of Asterisk's HTTP server that a metrics path would take requests from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UriOwner {
+    /// The URI as `http show status` lists it (http.conf's prefix, "/..." for a subtree).
+    pub listed: String,
+    pub description: String,
+    /// The same path; else the path lies inside its subtree.
+    pub exact: bool,
+}
+
+/// Who else serves `path` (no leading '/', below http.conf's prefix) on Asterisk's HTTP
+/// server, read from what `http show status` prints (main/http.c handle_show_http, the same
+/// in 20.20.1, 22.10.1, 23.4.1, certified-20.7-cert11 and certified-22.8-cert4: "Prefix:
+/// <prefix>", then under "Enabled URI's:" one "<prefix>/<uri>[/...] => <description>" line per
+/// URI), leaving out `ours` (the path we serve now). A URI of the same path (matched without
+/// case: main/http.c handle_uri compares with strncasecmp) would be hidden by ours, since
+/// ast_http_uri_link puts the newer of two equal paths first and never refuses one; a URI
+/// with a subtree above `path` loses that part of its subtree to ours. An exact owner comes
+/// first.
+pub fn uri_owner(status: &str, path: &str, ours: Option<&str>) -> Option<UriOwner> {
+    let prefix = status.lines().find_map(|l| l.strip_prefix("Prefix:")).map(str::trim).unwrap_or("");
+    let mut lines = status.lines().skip_while(|l| l.trim() != "Enabled URI's:").skip(1);
+    let mut inside = None;
+    while let Some(l) = lines.next().filter(|l| !l.trim().is_empty()) {
+        let Some((listed, description)) = l.split_once(" => ") else { continue };
+        let Some(uri) = listed.strip_prefix(prefix).and_then(|u| u.strip_prefix('/')) else { continue };
+        let (uri, subtree) = match uri.strip_suffix("/...") {
+            Some(u) => (u, true),
+            None => (uri, false),
+        };
+        if ours == Some(uri) {
+            continue;
+        }
+        let owner = |exact| UriOwner { listed: listed.to_string(), description: description.to_string(), exact };
+        if uri.eq_ignore_ascii_case(path) {
+            return Some(owner(true));
+        }
+        let above = path.len() > uri.len() && path.as_bytes()[uri.len()] == b'/' && path[..uri.len()].eq_ignore_ascii_case(uri);
+        if subtree && above && inside.is_none() {
+            inside = Some(owner(false));
+        }
+    }
+    inside
+}
+
 /// A slot's `command` label: a builtin's words (from `builtin`), another module's
 /// command's, or "unknown".
 fn slot_name(slot: usize, builtin: &dyn Fn(usize) -> Option<String>, foreign: &[String]) -> Option<String> {
@@ -331,6 +382,25 @@ mod tests {
         assert!(out.contains("x_bucket{a=\"b\",le=\"+Inf\"} 4\n"), "{out}");
         assert!(out.contains("x_count{a=\"b\"} 4\n"), "{out}");
         assert!(out.contains("x_sum{a=\"b\"} 100.0028\n"), "{out}");
+    }
+
+    const STATUS: &str = "HTTP Server Status:\nPrefix: /asterisk\nServer: Asterisk\nServer Enabled and Bound to 127.0.0.1:8088\n\nEnabled URI's:\n/asterisk/metrics/... => Prometheus Metrics URI\n/asterisk/httpstatus => Asterisk HTTP General Status\n/asterisk/static/... => Asterisk HTTP Static Delivery\n\nEnabled Redirects:\n  None.\n";
+
+    #[test]
+    fn a_path_another_uri_serves_is_found() {
+        let o = uri_owner(STATUS, "httpstatus", None).unwrap();
+        assert_eq!((o.listed.as_str(), o.description.as_str(), o.exact), ("/asterisk/httpstatus", "Asterisk HTTP General Status", true));
+        assert!(uri_owner(STATUS, "HTTPStatus", None).unwrap().exact, "http.c matches without case");
+        assert!(uri_owner(STATUS, "metrics", None).unwrap().exact);
+        let sub = uri_owner(STATUS, "metrics/agi", None).unwrap();
+        assert_eq!((sub.description.as_str(), sub.exact), ("Prometheus Metrics URI", false));
+        assert_eq!(uri_owner(STATUS, "metricsx", None), None);
+        assert_eq!(uri_owner(STATUS, "httpstatus/x", None), None, "no subtree");
+        assert_eq!(uri_owner(STATUS, "ops/agi", None), None);
+        assert_eq!(uri_owner(STATUS, "httpstatus", Some("httpstatus")), None, "ours is left out");
+        let bare = "Prefix: \nEnabled URI's:\n/metrics/agi => res_agi_rs metrics (Prometheus text format)\n\n";
+        assert!(uri_owner(bare, "metrics/agi", None).unwrap().exact);
+        assert_eq!(uri_owner("Prefix: \nEnabled URI's:\nNone.\n", "metrics/agi", None), None);
     }
 
     #[test]

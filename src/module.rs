@@ -28,6 +28,11 @@ static LEDGER: Mutex<Vec<Registration>> = Mutex::new(Vec::new());
 const EVENTS_DRAIN_MS: i32 = 5000;
 /// How long unload waits for threads still inside one of our callbacks.
 const THREADS_DRAIN: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long unload waits for requests still inside the metrics endpoint (issue 27), and for
+/// how long none may have come in (one may be between main/http.c handle_uri's unlock and
+/// our callback's first instruction, not counted yet).
+const METRICS_DRAIN: std::time::Duration = std::time::Duration::from_secs(2);
+const METRICS_GRACE: std::time::Duration = std::time::Duration::from_millis(100);
 
 fn register(r: Registration) -> bool {
     match r {
@@ -131,19 +136,92 @@ pub fn load() -> bool {
     true
 }
 
-/// Serves the metrics on Asterisk's HTTP server, or stops, as res_agi_rs.conf says (issue 21).
-/// A path Asterisk refuses is logged; the module loads all the same.
+/// Serves the metrics as res_agi_rs.conf says (issues 21, 27): on Asterisk's HTTP server at
+/// `metrics_path`, with Basic authentication if set, and in res_prometheus's scrape where it
+/// runs; or stops. A bad auth setting (logged by crate::config) serves nothing until it is
+/// fixed; a path another URI of the HTTP server has is refused (logged) and not served. The
+/// module loads all the same. Runs under the loader's module list lock (load, reload,
+/// unload), which the res_prometheus calls need (crate::ffi::http::prometheus_sync).
 fn apply_metrics() -> bool {
+    use crate::ffi::http::{self, Prometheus};
     let m = crate::config::metrics();
-    if !m.enabled {
-        crate::ffi::http::unlink_metrics();
-        return true;
+    let want = m.enabled && m.refused.is_none();
+    match http::prometheus_sync(want) {
+        Prometheus::Registered => crate::ffi::log::verb(3, b"res_agi_rs: metrics also in res_prometheus's scrape\n"),
+        // Loading after us at startup (or declined): once the loader is done.
+        Prometheus::NotRunning if want && !http::prometheus_sync_later() => {
+            crate::ast_log!(Warning, "res_agi_rs: could not start the thread that adds the metrics to res_prometheus's scrape; `module reload res_agi_rs.so` once res_prometheus runs")
+        }
+        _ => {}
     }
-    if !crate::ffi::http::link_metrics(&m.path) {
+    if !want {
+        http::unlink_metrics();
+        http::set_auth(None);
+        return m.refused.is_none();
+    }
+    let path = m.path.trim_start_matches('/');
+    let served = http::linked_path();
+    if served.as_deref() != Some(path) {
+        // ast_http_uri_link never refuses (main/http.c: a newer URI of the same path hides the
+        // older one): a clash is looked for in the URI list first.
+        match http::http_status().and_then(|status| crate::metrics::uri_owner(&status, path, served.as_deref())) {
+            Some(o) if o.exact => {
+                crate::ast_log!(
+                    Error,
+                    "res_agi_rs: metrics_path {} is already served by '{}' ({}) on Asterisk's HTTP server; the metrics are not served (choose another metrics_path)",
+                    m.path,
+                    o.description,
+                    o.listed
+                );
+                http::unlink_metrics();
+                http::set_auth(None);
+                return false;
+            }
+            Some(o) => crate::ffi::log::verb(
+                3,
+                format!("res_agi_rs: metrics_path {} lies in the subtree of '{}' ({}): requests for it now reach res_agi_rs\n", m.path, o.description, o.listed).as_bytes(),
+            ),
+            None => {}
+        }
+    }
+    let a = m.auth.as_ref();
+    http::set_auth(a.map(|a| (a.username.as_str(), a.password.as_str(), a.realm.as_str())));
+    if !http::link_metrics(path) {
         crate::ast_log!(Error, "res_agi_rs: Asterisk's HTTP server refused the metrics path {}", m.path);
         return false;
     }
-    crate::ffi::log::verb(3, format!("res_agi_rs: metrics served at {} on Asterisk's HTTP server (http.conf)\n", m.path).as_bytes());
+    let auth = a.map(|a| format!(", Basic auth, realm \"{}\"", a.realm)).unwrap_or_default();
+    crate::ffi::log::verb(3, format!("res_agi_rs: metrics served at {} on Asterisk's HTTP server (http.conf){auth}\n", m.path).as_bytes());
+    true
+}
+
+/// Takes the metrics away for an unload (issue 27): out of res_prometheus's scrape (which
+/// waits for a scrape in progress), the URI unlinked, then waits for the requests already
+/// inside: main/http.c handle_uri calls a URI's callback after unlocking its URI list, so
+/// unlinking does not wait for them, and one whose client does not read stays inside
+/// ast_http_send up to http.conf's session_inactivity. False (logged) if one is still
+/// inside after METRICS_DRAIN: the caller puts the metrics back and refuses.
+fn stop_metrics() -> bool {
+    use crate::ffi::http;
+    if !http::prometheus_sync_settled() {
+        crate::ast_log!(Warning, "res_agi_rs: cannot unload before Asterisk has finished loading its modules (the metrics wait to join res_prometheus's scrape); try again");
+        return false;
+    }
+    http::prometheus_sync(false);
+    // The quiet moment is needed only if the URI was linked: only then can a thread be on its
+    // way in from http.c (res_prometheus calls us under the lock its unregister took).
+    let grace = if http::linked_path().is_some() { METRICS_GRACE } else { std::time::Duration::ZERO };
+    http::unlink_metrics();
+    let inside = http::drain(METRICS_DRAIN, grace);
+    if inside > 0 {
+        crate::ast_log!(
+            Warning,
+            "res_agi_rs: cannot unload while {inside} request(s) to the metrics endpoint are still being answered after {} s (a client that does not read?); try again",
+            METRICS_DRAIN.as_secs()
+        );
+        return false;
+    }
+    http::set_auth(None);
     true
 }
 
@@ -154,6 +232,8 @@ fn apply_metrics() -> bool {
 fn release_statics(ledger: &mut Vec<Registration>) {
     crate::engine::unload_docs();
     crate::session::release_all();
+    crate::config::release();
+    crate::metrics::release();
     std::mem::take(ledger);
     crate::ffi::guard::release_all();
 }
@@ -183,13 +263,15 @@ pub fn unload() -> bool {
         return false;
     }
     crate::failpoint::unload_pause();
-    // The metrics endpoint goes first (the HTTP server calls into us under the lock its
-    // unlinking takes); it comes back if the unload is refused below.
-    crate::ffi::http::unlink_metrics();
+    // The metrics go first, once no request is inside them (stop_metrics); they come back if
+    // the unload is refused, here or below.
     let refused = || {
         apply_metrics();
         false
     };
+    if !stop_metrics() {
+        return refused();
+    }
     let mut ledger = LEDGER.lock().unwrap_or_else(|p| p.into_inner());
     // Every registration but the event type goes, newest first: then nothing can enter any
     // more. The type goes last, once nothing of ours can publish an event.

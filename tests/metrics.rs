@@ -5,6 +5,11 @@
 //! the same counters. Stock has no such thing (the path answers 404 there).
 mod common;
 use common::*;
+// The pure part of src/metrics.rs (a leaf: it imports nothing of ours), with its own tests
+// (the text format, the URI list of `http show status`): the library has no test binary.
+#[path = "../src/metrics.rs"]
+#[allow(dead_code)]
+mod metrics_src;
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -13,9 +18,14 @@ use std::time::{Duration, Instant};
 
 /// One HTTP GET on 127.0.0.1:`port`: status, headers (lowercase names), body.
 fn http_get(port: u16, path: &str) -> (u16, HashMap<String, String>, String) {
+    http_get_with(port, path, "")
+}
+
+/// The same with `extra` header lines (each ending in CRLF).
+fn http_get_with(port: u16, path: &str, extra: &str) -> (u16, HashMap<String, String>, String) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect to the HTTP server");
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{extra}Connection: close\r\n\r\n").unwrap();
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).expect("read the HTTP answer");
     let text = String::from_utf8_lossy(&raw).into_owned();
@@ -34,6 +44,26 @@ fn value(body: &str, series: &str) -> Option<f64> {
 fn conf(ast: &Asterisk, text: &str) {
     std::fs::write(ast.instance_dir().join("etc/res_agi_rs.conf"), text).unwrap();
     ast.cli("module reload res_agi_rs.so");
+}
+
+/// Rewrites res_agi_rs.conf, reloads, and waits for a log line written after the reload
+/// that contains `expect`.
+fn conf_then(ast: &Asterisk, text: &str, expect: &str) {
+    let before = ast.log().len();
+    conf(ast, text);
+    let t = Instant::now();
+    while !ast.log()[before..].contains(expect) {
+        assert!(t.elapsed() < Duration::from_secs(10), "no {expect:?} after the reload:\n{}", &ast.log()[before..]);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Whether `path` answers with our metrics (a res_prometheus on a source build answers for
+/// every path under its /metrics, ours not among them unless registered).
+fn ours_at(port: u16, path: &str, extra: &str) -> bool {
+    let (status, headers, body) = http_get_with(port, path, extra);
+    // Ours says which version of the text format it is (res_prometheus: text/plain).
+    status == 200 && body.contains("\nagi_async_calls ") && headers.get("content-type").is_some_and(|c| c.starts_with("text/plain; version=0.0.4"))
 }
 
 fn enable(ast: &Asterisk) {
@@ -75,8 +105,9 @@ fn after_agi(ami: &ami::Ami, id: &str) -> String {
 fn the_endpoint_counts_what_ran_and_promtool_accepts_it() {
     let ast = Asterisk::start_http(Flavour::Ours);
     let ami = ast.ami();
-    // Off by default: nothing is served.
-    assert_eq!(http_get(ast.http_port, "/metrics/agi").0, 404, "metrics are off by default");
+    // Off by default: nothing of ours is served (a source build's res_prometheus answers
+    // under its /metrics, without ours).
+    assert!(!ours_at(ast.http_port, "/metrics/agi", ""), "metrics are off by default");
     enable(&ast);
     let p = park(&ami, "park", "");
     let (status, headers, body) = http_get(ast.http_port, "/metrics/agi");
@@ -179,7 +210,7 @@ fn the_path_and_the_switch_follow_a_reload_and_bad_values_keep_the_last_good_one
     conf(&ast, "[general]\nmetrics = yes\nmetrics_path = /ops/agi-metrics\n");
     ast.wait_log("metrics served at /ops/agi-metrics");
     assert_eq!(http_get(ast.http_port, "/ops/agi-metrics").0, 200);
-    assert_eq!(http_get(ast.http_port, "/metrics/agi").0, 404, "the old path is gone");
+    assert!(!ours_at(ast.http_port, "/metrics/agi", ""), "the old path is gone");
     conf(&ast, "[general]\nmetrics = perhaps\nmetrics_path = /a/../b\n");
     ast.wait_log("metrics = 'perhaps' is neither yes nor no; keeping yes");
     ast.wait_log("metrics_path = '/a/../b' is not a path the HTTP server can serve; keeping /ops/agi-metrics");
@@ -192,7 +223,7 @@ fn the_path_and_the_switch_follow_a_reload_and_bad_values_keep_the_last_good_one
     }
     // Stock serves nothing there.
     let stock = Asterisk::start_http(Flavour::Stock);
-    assert_eq!(http_get(stock.http_port, "/metrics/agi").0, 404);
+    assert!(!ours_at(stock.http_port, "/metrics/agi", ""));
 }
 
 /// Debian's Prometheus server in the chroot, on 127.0.0.1, scraping one target every second;
@@ -283,4 +314,408 @@ fn a_real_prometheus_server_scrapes_it_during_a_load() {
     let p99 = prom.query("histogram_quantile(0.99, sum by (le) (agi_command_duration_seconds_bucket{mode=\"async\",command=\"NOOP\"}))").expect("a quantile");
     assert!(p99 > 0.0 && p99 <= 1.0, "{p99}");
     ami.action(&[("Action", "Hangup"), ("Channel", "/^Local\\/park@agi/")]);
+}
+
+/// Every builtin command's words (but ASYNCAGI BREAK and HANGUP, which end the session), sent
+/// with no arguments: each answers at once (most with their usage) and gets its own series.
+const EVERY_COMMAND: &[&str] = &[
+    "ANSWER", "CHANNEL STATUS", "DATABASE DEL", "DATABASE DELTREE", "DATABASE GET", "DATABASE PUT", "EXEC", "GET DATA",
+    "GET FULL VARIABLE", "GET OPTION", "GET VARIABLE", "NOOP", "RECEIVE CHAR", "RECEIVE TEXT", "RECORD FILE", "SAY ALPHA",
+    "SAY DIGITS", "SAY NUMBER", "SAY PHONETIC", "SAY DATE", "SAY TIME", "SAY DATETIME", "SEND IMAGE", "SEND TEXT",
+    "SET AUTOHANGUP", "SET CALLERID", "SET CONTEXT", "SET EXTENSION", "SET MUSIC", "SET PRIORITY", "SET VARIABLE",
+    "STREAM FILE", "CONTROL STREAM FILE", "TDD MODE", "VERBOSE", "WAIT FOR DIGIT", "SPEECH CREATE", "SPEECH SET",
+    "SPEECH DESTROY", "SPEECH LOAD GRAMMAR", "SPEECH UNLOAD GRAMMAR", "SPEECH ACTIVATE GRAMMAR",
+    "SPEECH DEACTIVATE GRAMMAR", "SPEECH RECOGNIZE",
+];
+
+/// A FastAGI server for one call that sends `commands` (each answered before the next).
+fn fastagi_sending(commands: &'static [&'static str]) -> (u16, std::thread::JoinHandle<()>) {
+    use std::io::{BufRead, BufReader};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let t = std::thread::spawn(move || {
+        let (s, _) = l.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut r = BufReader::new(s.try_clone().unwrap());
+        let mut w = s;
+        let mut line = String::new();
+        while r.read_line(&mut line).unwrap_or(0) > 0 && line.trim_end() != "" {
+            line.clear();
+        }
+        for c in commands {
+            w.write_all(format!("{c}\n").as_bytes()).unwrap();
+            // The answer: one line, or a 520 usage block ending in "520 End of proper usage.".
+            line.clear();
+            r.read_line(&mut line).unwrap();
+            if line.starts_with("520-") {
+                while !line.starts_with("520 ") {
+                    line.clear();
+                    assert!(r.read_line(&mut line).unwrap() > 0, "{c}: the usage block ended early");
+                }
+            }
+        }
+    });
+    (port, t)
+}
+
+/// Makes the metrics text large: every builtin command once on an Async AGI call and once in a
+/// FastAGI session (two series families each, the histogram 19 lines). Returns its length.
+fn grow_the_metrics(ast: &Asterisk, ami: &ami::Ami) -> usize {
+    let p = park(ami, "park", "");
+    for (i, c) in EVERY_COMMAND.iter().enumerate() {
+        agi(ami, &p, c, &format!("big{i}"));
+    }
+    ami.action(&[("Action", "Hangup"), ("Channel", &p.channel)]);
+    let (port, server) = fastagi_sending(EVERY_COMMAND);
+    send_classic(ami, &[&format!("AGISCRIPT=agi://127.0.0.1:{port}/big")], 5, Some(("big-1", "big-2")));
+    assert_eq!(after_agi(ami, "big-2"), "SUCCESS");
+    server.join().unwrap();
+    let (status, _, body) = http_get(ast.http_port, "/metrics/agi");
+    assert_eq!(status, 200);
+    for c in ["SPEECH RECOGNIZE", "TDD MODE"] {
+        for m in ["async", "fastagi"] {
+            assert!(body.contains(&format!("agi_commands_total{{mode=\"{m}\",command=\"{c}\"}} 1")), "{m} {c} in:\n{body}");
+        }
+    }
+    body.len()
+}
+
+/// A client of 127.0.0.1:`port` with a receive buffer as small as Linux allows (set before
+/// connecting, so the window it offers stays small), that sends `request` and never reads.
+fn stubborn_client(port: u16, request: &str) -> TcpStream {
+    use std::os::fd::FromRawFd;
+    // SAFETY: plain socket calls on a descriptor made here and handed to TcpStream at the end;
+    // the address is a valid sockaddr_in for the length given.
+    let fd = unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+        let size: libc::c_int = 1;
+        let rc = libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, (&size as *const libc::c_int).cast(), std::mem::size_of::<libc::c_int>() as libc::socklen_t);
+        assert_eq!(rc, 0, "SO_RCVBUF: {}", std::io::Error::last_os_error());
+        let addr = libc::sockaddr_in {
+            sin_family: libc::AF_INET as libc::sa_family_t,
+            sin_port: port.to_be(),
+            sin_addr: libc::in_addr { s_addr: u32::from(std::net::Ipv4Addr::LOCALHOST).to_be() },
+            sin_zero: [0; 8],
+        };
+        let rc = libc::connect(fd, (&addr as *const libc::sockaddr_in).cast(), std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t);
+        assert_eq!(rc, 0, "connect: {}", std::io::Error::last_os_error());
+        fd
+    };
+    // SAFETY: `fd` is a connected socket that nothing else owns.
+    let mut s = unsafe { TcpStream::from_raw_fd(fd) };
+    s.write_all(request.as_bytes()).unwrap();
+    s
+}
+
+/// The send queue of the server's end and the receive queue of the client's end of the TCP
+/// connection from 127.0.0.1:`client_port` to 127.0.0.1:`server_port` (/proc/net/tcp).
+fn queues(server_port: u16, client_port: u16) -> (u64, u64) {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    let (mut tx, mut rx) = (None, None);
+    for l in table.lines().skip(1) {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        let port = |a: &str| u16::from_str_radix(a.rsplit(':').next().unwrap(), 16).unwrap();
+        let (local, remote) = (port(f[1]), port(f[2]));
+        let (t, r) = f[4].split_once(':').unwrap();
+        let (t, r) = (u64::from_str_radix(t, 16).unwrap(), u64::from_str_radix(r, 16).unwrap());
+        if local == server_port && remote == client_port {
+            tx = Some(t);
+        }
+        if local == client_port && remote == server_port {
+            rx = Some(r);
+        }
+    }
+    (tx.expect("the server's end in /proc/net/tcp"), rx.expect("the client's end in /proc/net/tcp"))
+}
+
+/// Issue 27: `module unload` while a scrape is still being sent to a client that does not
+/// read. The HTTP server calls our callback after it has let go of its URI list's lock
+/// (main/http.c handle_uri), so unlinking the URI does not wait for it: the thread is inside
+/// ast_http_send, called from our callback. The unload was accepted and Asterisk died when
+/// the thread came back into the unmapped code. Now the unload waits (bounded) and refuses.
+#[test]
+fn unload_is_refused_while_a_scrape_is_being_sent_and_asterisk_stays_up() {
+    let mut ast = Asterisk::start_http(Flavour::Ours);
+    let ami = ast.ami();
+    enable(&ast);
+    let body = grow_the_metrics(&ast, &ami);
+    assert!(body > 128 * 1024, "the metrics text is only {body} bytes");
+    // On loopback the kernel lets a socket's send buffer grow up to tcp_wmem's maximum (4 MB
+    // here): one answer fits in it whole, and ast_http_send returns. Requests sent back to
+    // back on one connection (HTTP/1.1 keeps it open) are answered one after the other, so
+    // enough of them overflow it whatever the client's window.
+    let wmem_max: u64 = std::fs::read_to_string("/proc/sys/net/ipv4/tcp_wmem").unwrap().split_whitespace().nth(2).unwrap().parse().unwrap();
+    let requests = (wmem_max / body as u64 + 2) as usize;
+    let client = stubborn_client(ast.http_port, &"GET /metrics/agi HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".repeat(requests));
+    let client_port = client.local_addr().unwrap().port();
+    // The server's thread is stuck in its write: what the kernel holds of the answer (the
+    // server's send queue, the client's receive queue) stays under the body's length.
+    let t = Instant::now();
+    let mut last = (0, 0);
+    let mut steady = Instant::now();
+    loop {
+        let q = queues(ast.http_port, client_port);
+        if q != last {
+            last = q;
+            steady = Instant::now();
+        } else if q.0 + q.1 > 0 && steady.elapsed() > Duration::from_millis(500) {
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(10), "the answer never stalled: {q:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        last.0 + last.1 < (requests * body) as u64,
+        "the kernel took every answer ({last:?} of {requests} x {body} bytes): the writer is not stuck"
+    );
+
+    let said = ast.cli("module unload res_agi_rs.so");
+    assert!(!said.contains("Unloaded res_agi_rs.so"), "unloaded while a scrape was being sent: {said}");
+    ast.wait_log("res_agi_rs: cannot unload while 1 request(s) to the metrics endpoint are still being answered");
+    assert!(ast.is_running(), "Asterisk died");
+    assert!(ast.cli("module show like res_agi_rs").contains("Running"));
+    // The endpoint is back for everyone else.
+    assert_eq!(http_get(ast.http_port, "/metrics/agi").0, 200);
+
+    // Once the client is gone the thread leaves our code and the unload goes through.
+    drop(client);
+    let t = Instant::now();
+    loop {
+        let said = ast.cli("module unload res_agi_rs.so");
+        if said.contains("Unloaded res_agi_rs.so") {
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(10), "never unloaded: {said}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(ast.is_running(), "Asterisk died after the unload");
+    assert!(ast.cli("module show like res_agi_rs").contains("0 modules loaded"));
+    assert!(!ours_at(ast.http_port, "/metrics/agi", ""));
+}
+
+/// RFC 4648 base64 of `bytes`.
+fn base64(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in bytes.chunks(3) {
+        let n = (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
+        for i in 0..4 {
+            out.push(if i <= c.len() { A[(n >> (18 - 6 * i) & 63) as usize] as char } else { '=' });
+        }
+    }
+    out
+}
+
+/// An Authorization header line for Basic authentication.
+fn basic(user: &str, pass: &str) -> String {
+    format!("Authorization: Basic {}\r\n", base64(format!("{user}:{pass}").as_bytes()))
+}
+
+/// Issue 27: Basic authentication with res_prometheus's three settings and rules
+/// (res/res_prometheus.c: auth_username, auth_password, auth_realm, default realm "Asterisk
+/// Prometheus Metrics"; a user name without a password refused). Without credentials or with
+/// wrong ones: 401 and the challenge; with the right ones: the families.
+#[test]
+fn basic_auth_as_res_prometheus_has_it() {
+    assert_eq!(base64(b"Aladdin:open sesame"), "QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
+    let ast = Asterisk::start_http(Flavour::Ours);
+    let port = ast.http_port;
+    let (user, pass) = ("scraper", "s3cret:with a colon");
+    conf_then(
+        &ast,
+        &format!("[general]\nmetrics = yes\nauth_username = {user}\nauth_password = {pass}\nauth_realm = AGI metrics\n"),
+        "metrics served at /metrics/agi on Asterisk's HTTP server (http.conf), Basic auth, realm \"AGI metrics\"",
+    );
+    let denied = [
+        ("no credentials", String::new()),
+        ("a wrong password", basic(user, "s3cret:with a colo")),
+        ("a password one character longer", basic(user, "s3cret:with a colonn")),
+        ("a wrong user", basic("scrapper", pass)),
+        ("an empty user and password", basic("", "")),
+        ("another scheme", "Authorization: Bearer c2NyYXBlcg==\r\n".to_string()),
+    ];
+    for (what, header) in &denied {
+        let (status, headers, body) = http_get_with(port, "/metrics/agi", header);
+        assert_eq!(status, 401, "{what}: {headers:?} {body}");
+        assert_eq!(headers.get("www-authenticate").map(String::as_str), Some("Basic realm=\"AGI metrics\""), "{what}: {headers:?}");
+        assert!(!body.contains("agi_"), "{what}: {body}");
+    }
+    let (status, _, body) = http_get_with(port, "/metrics/agi", &basic(user, pass));
+    assert_eq!(status, 200, "{body}");
+    for family in ["agi_commands_total counter", "agi_async_calls gauge", "agi_sessions_total counter", "agi_fastagi_connect_seconds histogram"] {
+        assert!(body.contains(&format!("# TYPE {family}\n")), "{family} in:\n{body}");
+    }
+    // The realm defaults to res_prometheus's.
+    conf_then(&ast, &format!("[general]\nmetrics = yes\nauth_username = {user}\nauth_password = {pass}\n"), "realm \"Asterisk Prometheus Metrics\"");
+    let (status, headers, _) = http_get(port, "/metrics/agi");
+    assert_eq!((status, headers.get("www-authenticate").map(String::as_str)), (401, Some("Basic realm=\"Asterisk Prometheus Metrics\"")));
+    assert!(ours_at(port, "/metrics/agi", &basic(user, pass)));
+    // One without the other: an error, and nothing served until it is fixed (not even with
+    // the credentials that were good before).
+    conf_then(&ast, "[general]\nmetrics = yes\nauth_username = scraper\n", "res_agi_rs.conf: auth_username is set without auth_password; the metrics are not served until it is fixed");
+    assert!(!ours_at(port, "/metrics/agi", &basic(user, pass)) && !ours_at(port, "/metrics/agi", ""));
+    conf_then(&ast, "[general]\nmetrics = yes\nauth_password = s3cret\n", "res_agi_rs.conf: auth_password is set without auth_username; the metrics are not served until it is fixed");
+    assert!(!ours_at(port, "/metrics/agi", &basic(user, "s3cret")) && !ours_at(port, "/metrics/agi", ""));
+    // A user name Basic authentication cannot carry.
+    conf_then(&ast, "[general]\nmetrics = yes\nauth_username = a:b\nauth_password = c\n", "auth_username has a colon");
+    assert!(!ours_at(port, "/metrics/agi", &basic("a:b", "c")) && !ours_at(port, "/metrics/agi", ""));
+    // Fixed (no authentication at all): served to anyone again.
+    conf_then(&ast, "[general]\nmetrics = yes\n", "metrics served at /metrics/agi on Asterisk's HTTP server (http.conf)\n");
+    assert!(ours_at(port, "/metrics/agi", ""));
+}
+
+/// Issue 27: ast_http_uri_link never refuses a path (main/http.c: the newer of two equal paths
+/// hides the older), so a metrics_path another URI has would silently take it over. It is
+/// refused (with what serves it), matched without case as http.c matches, and the other URI
+/// keeps answering.
+#[test]
+fn a_path_another_uri_serves_is_refused() {
+    let ast = Asterisk::start_http(Flavour::Ours);
+    let port = ast.http_port;
+    let status = ast.cli("http show status");
+    assert!(status.contains("/httpstatus => Asterisk HTTP General Status"), "the premise: http.c's status page at /httpstatus:\n{status}");
+    let (code, _, theirs) = http_get(port, "/httpstatus");
+    assert_eq!(code, 200, "{theirs}");
+    for path in ["/httpstatus", "/HTTPStatus"] {
+        conf_then(
+            &ast,
+            &format!("[general]\nmetrics = yes\nmetrics_path = {path}\n"),
+            &format!("res_agi_rs: metrics_path {path} is already served by 'Asterisk HTTP General Status' (/httpstatus) on Asterisk's HTTP server; the metrics are not served (choose another metrics_path)"),
+        );
+        let (code, _, body) = http_get(port, "/httpstatus");
+        assert_eq!(code, 200, "{body}");
+        assert!(!body.contains("agi_") && body.contains("Asterisk"), "{path}: the status page was taken over:\n{body}");
+        assert!(!ast.cli("http show status").contains("res_agi_rs metrics"));
+    }
+    // A free path is served (the refusal does not stick), and listed as ours.
+    conf_then(&ast, "[general]\nmetrics = yes\nmetrics_path = /ops/agi\n", "metrics served at /ops/agi");
+    assert!(ours_at(port, "/ops/agi", ""));
+    assert!(ast.cli("http show status").contains("/ops/agi => res_agi_rs metrics (Prometheus text format)"));
+    // Reloading with the same path keeps it served (it is not relinked: no moment without it).
+    conf_then(&ast, "[general]\nmetrics = yes\nmetrics_path = /ops/agi\n", "metrics served at /ops/agi");
+    assert!(ours_at(port, "/ops/agi", ""));
+    // Moving onto a taken path: refused, and the old one is not served any more either.
+    conf_then(&ast, "[general]\nmetrics = yes\nmetrics_path = /httpstatus\n", "res_agi_rs: metrics_path /httpstatus is already served by");
+    assert!(!ours_at(port, "/ops/agi", "") && !ours_at(port, "/httpstatus", ""));
+}
+
+/// Issue 27: a load that declines (beside stock res_agi: `agi exec` is taken) frees the
+/// metrics and TLS settings it had read (config.rs statics), as release_statics frees the
+/// rest: dlclose runs no Rust destructor, and Asterisk unmaps a declined module without
+/// calling its unload. What a declined load leaves in the module's heap is the same with
+/// large settings as with none (before: the settings' bytes more, each time).
+#[test]
+fn a_declined_load_frees_the_metrics_and_tls_settings() {
+    let ast = Asterisk::start(Flavour::StockPlusOurs);
+    let path = format!("/{}", "m".repeat(150));
+    let large = format!(
+        "[general]\nmetrics = yes\nmetrics_path = {path}\nauth_username = {}\nauth_password = {}\nauth_realm = {}\n[tls]\nport = 4574\nciphers = HIGH:!aNULL:!MD5\nverify_server = no\n",
+        "u".repeat(60),
+        "p".repeat(60),
+        "r".repeat(60)
+    );
+    // The heap a declined load leaves ("res_agi_rs: declined; its heap left N bytes in M
+    // blocks"), with `conf` as res_agi_rs.conf.
+    let declined = |conf: &str, what: &str| -> (i64, i64, String) {
+        std::fs::write(ast.instance_dir().join("etc/res_agi_rs.conf"), conf).unwrap();
+        let before = ast.log().len();
+        ast.cli("module load res_agi_rs.so");
+        let t = Instant::now();
+        let line = loop {
+            let log = ast.log();
+            let log = log[before.min(log.len())..].to_string();
+            if let Some(l) = log.lines().find(|l| l.contains("res_agi_rs: declined; its heap left")) {
+                break (l.to_string(), log);
+            }
+            assert!(t.elapsed() < TIMEOUT, "{what}: no decline logged:\n{log}");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let (line, log) = line;
+        ast.cli("module unload res_agi_rs.so");
+        let words: Vec<&str> = line.split("left ").nth(1).unwrap_or("").split_whitespace().collect();
+        let n = |i: usize| words.get(i).and_then(|w| w.parse().ok()).unwrap_or_else(|| panic!("{what}: {line}"));
+        (n(0), n(3), log)
+    };
+    let (bytes, blocks, _) = declined("[general]\n", "no settings");
+    for round in 0..2 {
+        let (b, k, log) = declined(&large, "large settings");
+        // They were read (so there was something to free).
+        assert!(log.contains(&format!("metrics_path = {path}, Basic auth")) && log.contains("[tls]: port 4574, 2 option(s)"), "round {round}: the settings were not read:\n{log}");
+        assert_eq!((b, k), (bytes, blocks), "round {round}: a declined load with large settings left {b} bytes in {k} blocks, with none {bytes} in {blocks}");
+    }
+}
+
+/// Issue 27: where res_prometheus runs, our families join its scrape (its /metrics, under its
+/// own authentication), also when it loads after us at startup; `metrics = no` takes them out,
+/// and so does our unload (res_prometheus then scrapes on without calling into us).
+/// res_prometheus unloaded under us forgets us without harm. Debian's package has no
+/// res_prometheus: there ours loads and serves alone.
+#[test]
+fn the_metrics_join_res_prometheus_where_it_runs() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+    // metrics = yes from the start: at boot res_prometheus loads after res_agi_rs.
+    let mut ast = Asterisk::start_with_env(Flavour::Ours, &[("SANDBOX_HTTP_PORT", &port), ("SANDBOX_METRICS", "yes")]);
+    let port = ast.http_port;
+    let shown = ast.cli("module show like res_prometheus");
+    if target() == "deb" {
+        assert!(shown.contains("0 modules loaded"), "Debian's package has no res_prometheus: {shown}");
+        ast.wait_log("metrics served at /metrics/agi");
+        assert!(ours_at(port, "/metrics/agi", ""));
+        assert!(!ast.log().to_ascii_lowercase().contains("prometheus's scrape"), "{}", ast.log());
+        return;
+    }
+    assert!(shown.lines().any(|l| l.starts_with("res_prometheus.so") && l.contains("Running")), "the sandbox loads res_prometheus on a source build: {shown}");
+    ast.wait_log("res_agi_rs: metrics also in res_prometheus's scrape");
+    let ami = ast.ami();
+    let p = park(&ami, "park", "");
+    agi(&ami, &p, "NOOP", "prom1");
+    let (status, _, body) = http_get(port, "/metrics");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\nagi_async_calls 1\n") && body.contains("agi_commands_total{mode=\"async\",command=\"NOOP\"} 1\n"), "{body}");
+    assert!(body.contains("# TYPE asterisk_"), "res_prometheus's own metrics: {body}");
+    let families: Vec<&str> = body.lines().filter(|l| l.starts_with("# TYPE agi_")).collect();
+    assert_eq!(families.len(), 11, "{families:?}");
+    for f in &families {
+        assert_eq!(body.matches(&format!("{f}\n")).count(), 1, "{f} twice:\n{body}");
+    }
+    // Our own endpoint stays, inside res_prometheus's /metrics/... subtree (said when linked
+    // there while res_prometheus runs).
+    assert!(ours_at(port, "/metrics/agi", ""));
+    conf_then(&ast, "[general]\nmetrics = yes\nmetrics_path = /metrics/agi-moved\n", "res_agi_rs: metrics_path /metrics/agi-moved lies in the subtree of 'Prometheus Metrics URI' (/metrics/...)");
+    assert!(ours_at(port, "/metrics/agi-moved", ""));
+    // A reload keeps them there once.
+    conf_then(&ast, "[general]\nmetrics = yes\n", "metrics also in res_prometheus's scrape");
+    let (_, _, body) = http_get(port, "/metrics");
+    assert_eq!(body.matches("# TYPE agi_commands_total counter\n").count(), 1, "{body}");
+    // metrics = no: out of its scrape.
+    conf_then(&ast, "[general]\nmetrics = no\n", "metrics = no");
+    let (status, _, body) = http_get(port, "/metrics");
+    assert!(status == 200 && body.contains("# TYPE asterisk_") && !body.contains("agi_"), "{body}");
+    conf_then(&ast, "[general]\nmetrics = yes\n", "metrics also in res_prometheus's scrape");
+    ami.action(&[("Action", "Hangup"), ("Channel", &p.channel)]);
+    // res_prometheus unloaded under us: it forgets us; our reload finds it gone.
+    assert!(ast.cli("module unload res_prometheus.so").contains("Unloaded res_prometheus.so"));
+    conf_then(&ast, "[general]\nmetrics = yes\n", "metrics served at /metrics/agi");
+    assert!(ast.is_running());
+    // Back, and a reload of ours puts them in again.
+    ast.cli("module load res_prometheus.so");
+    conf_then(&ast, "[general]\nmetrics = yes\n", "metrics also in res_prometheus's scrape");
+    assert!(http_get(port, "/metrics").2.contains("\nagi_async_calls 0\n"));
+    // Our unload takes them out; res_prometheus scrapes on.
+    let t = Instant::now();
+    while !ast.cli("module unload res_agi_rs.so").contains("Unloaded res_agi_rs.so") {
+        assert!(t.elapsed() < Duration::from_secs(10), "never unloaded:\n{}", ast.log());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    for _ in 0..3 {
+        let (status, _, body) = http_get(port, "/metrics");
+        assert!(status == 200 && body.contains("# TYPE asterisk_") && !body.contains("agi_"), "{status}: {body}");
+    }
+    // res_prometheus, unloaded and loaded again under us, is whole (its CLI entries included:
+    // a lookup that pinned its first mapping made this crash, shim_http.c).
+    assert!(ast.cli("module show like res_prometheus").contains("Running"));
+    assert!(ast.cli("prometheus show status").contains("Enabled: Yes"), "{}", ast.cli("prometheus show status"));
+    assert!(ast.is_running());
 }
