@@ -226,6 +226,12 @@ int rs_shim_metrics_link(const char *path)
 }
 
 /* The path the metrics are served at (no leading '/'), or NULL. */
+/* Whether the metrics are served now (any thread: the CLI's `agi show stats`). */
+int rs_shim_metrics_is_linked(void)
+{
+	return __atomic_load_n(&rs_metrics_linked, __ATOMIC_RELAXED);
+}
+
 const char *rs_shim_metrics_linked_path(void)
 {
 	return rs_metrics_linked ? rs_metrics_path : NULL;

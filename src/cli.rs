@@ -421,7 +421,14 @@ fn agi_show_stats_run(exec: &CliExec) -> CliOut {
         return CliOut::show_usage();
     }
     let m = crate::config::metrics();
-    exec.print(&format!("Metrics endpoint: {}\n", if m.enabled { format!("{} on Asterisk's HTTP server", m.path) } else { "off (metrics = no)".to_string() }));
+    // What is really served: a bad auth setting or a path another URI has keeps it off.
+    let endpoint = match (m.enabled, &m.refused, crate::ffi::http::is_linked()) {
+        (false, _, _) => "off (metrics = no)".to_string(),
+        (true, Some(why), _) => format!("not served: {why}"),
+        (true, None, true) => format!("{} on Asterisk's HTTP server{}", m.path, if m.auth.is_some() { ", with Basic authentication" } else { "" }),
+        (true, None, false) => format!("not served: {} is taken on Asterisk's HTTP server (see the log)", m.path),
+    };
+    exec.print(&format!("Metrics endpoint: {endpoint}\n"));
     exec.print(&crate::metrics::summary(&crate::commands::metric_name));
     CliOut::success()
 }

@@ -15,6 +15,7 @@ unsafe extern "C" {
     fn rs_shim_metrics_entries() -> c_uint;
     fn rs_shim_metrics_auth(user: *const c_char, pass: *const c_char, realm: *const c_char);
     fn rs_shim_metrics_linked_path() -> *const c_char;
+    fn rs_shim_metrics_is_linked() -> c_int;
     fn rs_shim_prometheus_sync(want: c_int) -> c_int;
 }
 
@@ -37,6 +38,12 @@ pub fn unlink_metrics() {
 }
 
 /// Where the metrics are served now (without the leading '/'), if they are.
+/// Whether the metrics are served now; from any thread (`agi show stats`).
+pub fn is_linked() -> bool {
+    // SAFETY: no arguments; an atomic read of the shim's flag.
+    unsafe { rs_shim_metrics_is_linked() != 0 }
+}
+
 pub fn linked_path() -> Option<String> {
     // SAFETY: the shim returns NULL or its own NUL-terminated path buffer, which only
     // load, reload and unload change (serialized by the loader, as this call is).
