@@ -104,6 +104,12 @@ bench: module
 stress: module $(SPEECH)
 	$(CARGO) run --release --quiet -p res_agi_rs_tools --bin stress
 
+# `module unload` while each kind of work is in flight (issue 27, tests/lifetime.rs): every
+# scenario 20 times in a row (make test runs each 3 times).
+.PHONY: lifetime
+lifetime: module test-deps
+	LIFETIME_RUNS=20 $(CARGO) test --release --test lifetime -- --test-threads=1
+
 # 30 minutes at 500 parked calls; writes docs/soak.csv and docs/soak.svg (make test runs 2).
 soak: module
 	$(CARGO) run --release --quiet -p res_agi_rs_tools --bin soak -- 30
