@@ -251,7 +251,10 @@ fn a_thousand_calls_in_a_row_leave_no_descriptor_and_no_memory() {
     // over 500 calls).
     assert!(proc2.threads <= proc0.threads, "Asterisk's threads: {} -> {} -> {}", proc0.threads, proc1.threads, proc2.threads);
     assert!(proc2.vm_kb - proc1.vm_kb < 8 * 1024, "Asterisk's VmSize over the second 500 calls: {} -> {} kB", proc1.vm_kb, proc2.vm_kb);
-    assert!(proc2.rss_kb - proc1.rss_kb < 2560, "Asterisk's RSS over the second 500 calls: {} -> {} kB", proc1.rss_kb, proc2.rss_kb);
+    // RSS moves with the allocator's arenas (seen: +0.6 to +2.9 MB over the second 500, the
+    // machine busy with other tests): the bound is above that noise and well below the 14 MB
+    // the leaked stacks held.
+    assert!(proc2.rss_kb - proc1.rss_kb < 8 * 1024, "Asterisk's RSS over the second 500 calls: {} -> {} kB", proc1.rss_kb, proc2.rss_kb);
     assert!(ast.is_running());
 }
 
