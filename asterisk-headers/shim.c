@@ -331,9 +331,30 @@ int rs_shim_register_cli(int i)
 	return ast_cli_register(&rs_cli_entries[i]);
 }
 
+/* 0 when entry `i` is out of Asterisk's CLI list, -1 when Asterisk kept it. main/cli.c
+ * ast_cli_unregister (identical in 20.20.1, 22.10.1, 23.4.1 and certified-20.7) returns 0
+ * even when it refuses an entry in use ("Can't remove command that is in use"): the unload
+ * then went on and left our static entry in the list of an unmapped module (issue 27,
+ * tests/lifetime.rs). It frees and clears `_full_cmd` only when it removes the entry. */
 int rs_shim_unregister_cli(int i)
 {
-	return ast_cli_unregister(&rs_cli_entries[i]);
+	ast_cli_unregister(&rs_cli_entries[i]);
+	return rs_cli_entries[i]._full_cmd ? -1 : 0;
+}
+
+/* Threads that hold one of our CLI entries: ast_cli_command_full (main/cli.c) counts itself in
+ * `inuse` under the list's read lock and counts out after the handler returns, writing to our
+ * entry. A thread that found an entry just before ast_cli_unregister removed it still runs
+ * the handler and writes `inuse` afterwards: unload waits for the sum to be 0. */
+int rs_shim_cli_inuse(void)
+{
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < ARRAY_LEN(rs_cli_entries); i++) {
+		n += __atomic_load_n(&rs_cli_entries[i].inuse, __ATOMIC_SEQ_CST);
+	}
+	return n;
 }
 
 /* ---- logging ---- */

@@ -297,7 +297,9 @@ pub fn unload() -> bool {
     // relay was joined as its registration went, a FastAGI-over-TLS relay is joined by its
     // session before the session's thread leaves our code).
     let deadline = std::time::Instant::now() + THREADS_DRAIN;
-    let busy = || crate::ffi::callback::threads_inside() + crate::ffi::thread::live();
+    // And CLI threads that found one of our entries before it went: they run its handler and
+    // write its in-use count (our memory) after (main/cli.c ast_cli_command_full).
+    let busy = || crate::ffi::callback::threads_inside() + crate::ffi::thread::live() + misc::cli_inuse();
     while busy() > 0 && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(1));
     }

@@ -95,6 +95,14 @@ pub fn register_cli(i: usize) -> bool {
     unsafe { shim::rs_shim_register_cli(i as i32) == 0 }
 }
 
+/// Threads that hold one of our CLI entries (Asterisk's `inuse` count of each); unload waits
+/// for none.
+pub fn cli_inuse() -> usize {
+    // SAFETY: no arguments; atomic reads of the shim's static entries.
+    unsafe { shim::rs_shim_cli_inuse().max(0) as usize }
+}
+
+/// False when Asterisk kept the entry (in use): it is still registered.
 pub fn unregister_cli(i: usize) -> bool {
     assert!(i < cli_count());
     // SAFETY: i is in range; the entries are static in the shim.

@@ -13,6 +13,7 @@ unsafe extern "C" {
     pub fn rs_shim_register_manager(action: *const c_char, authority: c_int, which: c_int) -> c_int;
     pub fn rs_shim_config_load(file: *const c_char, cfg: *mut *mut ast_config) -> c_int;
     pub fn rs_shim_cli_count() -> c_int;
+    pub fn rs_shim_cli_inuse() -> c_int;
     pub fn rs_shim_register_cli(i: c_int) -> c_int;
     pub fn rs_shim_unregister_cli(i: c_int) -> c_int;
     pub fn rs_shim_api_provide();
