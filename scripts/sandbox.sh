@@ -21,6 +21,8 @@
 # RS_TARGET selects the Asterisk: "deb" (default: Debian sid's package) or a source tag
 # (20.20.1, 22.10.1, 23.4.1, certified-20.7-cert11, certified-22.8-cert4), built by `build`
 # under /opt/asterisk/TAG in the chroot with a default configure.
+# SANDBOX_HTTP_PORT=N turns Asterisk's HTTP server on (127.0.0.1:N); with it, SANDBOX_ARI=yes
+# loads ARI (a Stasis application's modules; user bench/bench, sandbox/conf/ari.conf).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")/.." && pwd)
@@ -245,10 +247,19 @@ prepare() {
     # boot res_prometheus loads after res_agi_rs).
     local metrics="; metrics: off unless a test turns them on"
     if [ -n "${SANDBOX_METRICS:-}" ]; then metrics="metrics = $SANDBOX_METRICS"; fi
+    # SANDBOX_ARI=yes (issue 28): ARI's modules (sandbox/ari/modules-ari.conf: a Stasis
+    # application with channel variables, playback and hangup, its events' websocket), on the
+    # HTTP server of SANDBOX_HTTP_PORT (required), user bench/bench (sandbox/conf/ari.conf).
+    local ari="; no ARI (SANDBOX_ARI unset)"
+    if [ "${SANDBOX_ARI:-no}" = yes ]; then
+        [ -n "${SANDBOX_HTTP_PORT:-}" ] || die "SANDBOX_ARI=yes needs SANDBOX_HTTP_PORT (ARI is served by Asterisk's HTTP server)"
+        [ -f "$ROOT$MODDIR/res_ari.so" ] || die "SANDBOX_ARI=yes: $TARGET's Asterisk has no res_ari.so"
+        ari=$(tr '\n' '\001' <"$HERE/sandbox/ari/modules-ari.conf")
+    fi
     local f
     for f in "$HERE"/sandbox/conf/*.conf; do
         sed -e "s|@HTTP_ENABLED@|$http_enabled|g" -e "s|@HTTP_PORT@|$http_port|g" -e "s|@DIR@|$d|g" -e "s|@PORT@|$port|g" -e "s|@SIP@|$sip|g" \
-            -e "s|@PROMETHEUS@|$prometheus|g" -e "s|@METRICS@|$metrics|g" \
+            -e "s|@PROMETHEUS@|$prometheus|g" -e "s|@METRICS@|$metrics|g" -e "s|@ARI@|$ari|g" \
             -e "s|@AGI_LOAD@|$agi_load|g" -e "s|@AGI_NOLOAD@|$agi_noload|g" -e "s|@TIMING@|$timing|g" -e "s|@TEST_SPEECH@|$speech|g" \
             -e "s|@MODDIR@|$MODDIR|g" -e "s|@DATADIR@|$DATADIR|g" -e "s|@VARLIBDIR@|$VARLIBDIR|g" -e "s|@SBINDIR@|$SBINDIR|g" \
             "$f" | tr '\001' '\n' >"$host_d/etc/$(basename "$f")"

@@ -4,6 +4,7 @@
 //! `bench --smoke` is a tiny run (used by `make test` so the benchmark never rots).
 #[path = "../tests/common/mod.rs"]
 mod common;
+mod bench_ari;
 mod bench_sip;
 mod bench_tls;
 
@@ -1255,6 +1256,21 @@ fn main() {
         let section = bench_tls::run(if smoke { &bench_tls::SMOKE } else { &bench_tls::FULL });
         if !smoke {
             rewrite_section("tls", &section);
+        }
+        return;
+    }
+    // `--ari`: ARI beside stock and ours (issue 28); rewrites only its section.
+    if std::env::args().any(|a| a == "--ari") {
+        if std::env::args().any(|a| a == "--threads") {
+            bench_ari::profile(&bench_ari::FULL);
+            return;
+        }
+        if std::env::args().any(|a| a == "--pool") {
+            return bench_ari::pool(&bench_ari::FULL, &[1, 4, 8, 10, 20, 40], &[1, 4, 8, 16, 32, 64]);
+        }
+        let section = bench_ari::run(if smoke { &bench_ari::SMOKE } else { &bench_ari::FULL });
+        if !smoke {
+            rewrite_section("ari", &section);
         }
         return;
     }

@@ -688,3 +688,14 @@ pub fn process_status(pid: u32) -> ProcessStatus {
     };
     ProcessStatus { vm_kb: field("VmSize:"), rss_kb: field("VmRSS:"), threads: field("Threads:") }
 }
+
+/// ARI beside Async AGI (issue 28, tools/bench_ari.rs).
+impl Asterisk {
+    /// With ARI (SANDBOX_ARI=yes: a Stasis application's modules, user bench/bench) on
+    /// Asterisk's HTTP server at a free port of 127.0.0.1 (`http_port`); `flavour` chooses the
+    /// AGI module loaded beside it, as for `start`.
+    pub fn start_ari(flavour: Flavour) -> Asterisk {
+        let port = free_port().to_string();
+        Asterisk::start_target(&target(), flavour, &[("SANDBOX_HTTP_PORT", &port), ("SANDBOX_ARI", "yes")], true)
+    }
+}
