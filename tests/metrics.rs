@@ -380,55 +380,6 @@ fn grow_the_metrics(ast: &Asterisk, ami: &ami::Ami) -> usize {
     body.len()
 }
 
-/// A client of 127.0.0.1:`port` with a receive buffer as small as Linux allows (set before
-/// connecting, so the window it offers stays small), that sends `request` and never reads.
-fn stubborn_client(port: u16, request: &str) -> TcpStream {
-    use std::os::fd::FromRawFd;
-    // SAFETY: plain socket calls on a descriptor made here and handed to TcpStream at the end;
-    // the address is a valid sockaddr_in for the length given.
-    let fd = unsafe {
-        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
-        assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
-        let size: libc::c_int = 1;
-        let rc = libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, (&size as *const libc::c_int).cast(), std::mem::size_of::<libc::c_int>() as libc::socklen_t);
-        assert_eq!(rc, 0, "SO_RCVBUF: {}", std::io::Error::last_os_error());
-        let addr = libc::sockaddr_in {
-            sin_family: libc::AF_INET as libc::sa_family_t,
-            sin_port: port.to_be(),
-            sin_addr: libc::in_addr { s_addr: u32::from(std::net::Ipv4Addr::LOCALHOST).to_be() },
-            sin_zero: [0; 8],
-        };
-        let rc = libc::connect(fd, (&addr as *const libc::sockaddr_in).cast(), std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t);
-        assert_eq!(rc, 0, "connect: {}", std::io::Error::last_os_error());
-        fd
-    };
-    // SAFETY: `fd` is a connected socket that nothing else owns.
-    let mut s = unsafe { TcpStream::from_raw_fd(fd) };
-    s.write_all(request.as_bytes()).unwrap();
-    s
-}
-
-/// The send queue of the server's end and the receive queue of the client's end of the TCP
-/// connection from 127.0.0.1:`client_port` to 127.0.0.1:`server_port` (/proc/net/tcp).
-fn queues(server_port: u16, client_port: u16) -> (u64, u64) {
-    let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
-    let (mut tx, mut rx) = (None, None);
-    for l in table.lines().skip(1) {
-        let f: Vec<&str> = l.split_whitespace().collect();
-        let port = |a: &str| u16::from_str_radix(a.rsplit(':').next().unwrap(), 16).unwrap();
-        let (local, remote) = (port(f[1]), port(f[2]));
-        let (t, r) = f[4].split_once(':').unwrap();
-        let (t, r) = (u64::from_str_radix(t, 16).unwrap(), u64::from_str_radix(r, 16).unwrap());
-        if local == server_port && remote == client_port {
-            tx = Some(t);
-        }
-        if local == client_port && remote == server_port {
-            rx = Some(r);
-        }
-    }
-    (tx.expect("the server's end in /proc/net/tcp"), rx.expect("the client's end in /proc/net/tcp"))
-}
-
 /// Issue 27: `module unload` while a scrape is still being sent to a client that does not
 /// read. The HTTP server calls our callback after it has let go of its URI list's lock
 /// (main/http.c handle_uri), so unlinking the URI does not wait for it: the thread is inside
@@ -455,7 +406,7 @@ fn unload_is_refused_while_a_scrape_is_being_sent_and_asterisk_stays_up() {
     let mut last = (0, 0);
     let mut steady = Instant::now();
     loop {
-        let q = queues(ast.http_port, client_port);
+        let q = tcp_queues(ast.http_port, client_port);
         if q != last {
             last = q;
             steady = Instant::now();
