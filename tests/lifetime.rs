@@ -538,18 +538,6 @@ fn unload_while_an_agis_relay_thread_finishes() {
 
 // ---- 5. A metrics scrape held open by a client that does not read ------------------------
 
-/// Every builtin command's words (but ASYNCAGI BREAK and HANGUP, which end the session), sent
-/// with no arguments: each answers at once (most with their usage) and gets series of its own.
-const EVERY_COMMAND: &[&str] = &[
-    "ANSWER", "CHANNEL STATUS", "DATABASE DEL", "DATABASE DELTREE", "DATABASE GET", "DATABASE PUT", "EXEC", "GET DATA",
-    "GET FULL VARIABLE", "GET OPTION", "GET VARIABLE", "NOOP", "RECEIVE CHAR", "RECEIVE TEXT", "RECORD FILE", "SAY ALPHA",
-    "SAY DIGITS", "SAY NUMBER", "SAY PHONETIC", "SAY DATE", "SAY TIME", "SAY DATETIME", "SEND IMAGE", "SEND TEXT",
-    "SET AUTOHANGUP", "SET CALLERID", "SET CONTEXT", "SET EXTENSION", "SET MUSIC", "SET PRIORITY", "SET VARIABLE",
-    "STREAM FILE", "CONTROL STREAM FILE", "TDD MODE", "VERBOSE", "WAIT FOR DIGIT", "SPEECH CREATE", "SPEECH SET",
-    "SPEECH DESTROY", "SPEECH LOAD GRAMMAR", "SPEECH UNLOAD GRAMMAR", "SPEECH ACTIVATE GRAMMAR",
-    "SPEECH DEACTIVATE GRAMMAR", "SPEECH RECOGNIZE",
-];
-
 /// One HTTP GET of 127.0.0.1:`port`: status and body.
 fn http_get(port: u16, path: &str) -> (u16, String) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect to the HTTP server");

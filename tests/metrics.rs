@@ -316,18 +316,6 @@ fn a_real_prometheus_server_scrapes_it_during_a_load() {
     ami.action(&[("Action", "Hangup"), ("Channel", "/^Local\\/park@agi/")]);
 }
 
-/// Every builtin command's words (but ASYNCAGI BREAK and HANGUP, which end the session), sent
-/// with no arguments: each answers at once (most with their usage) and gets its own series.
-const EVERY_COMMAND: &[&str] = &[
-    "ANSWER", "CHANNEL STATUS", "DATABASE DEL", "DATABASE DELTREE", "DATABASE GET", "DATABASE PUT", "EXEC", "GET DATA",
-    "GET FULL VARIABLE", "GET OPTION", "GET VARIABLE", "NOOP", "RECEIVE CHAR", "RECEIVE TEXT", "RECORD FILE", "SAY ALPHA",
-    "SAY DIGITS", "SAY NUMBER", "SAY PHONETIC", "SAY DATE", "SAY TIME", "SAY DATETIME", "SEND IMAGE", "SEND TEXT",
-    "SET AUTOHANGUP", "SET CALLERID", "SET CONTEXT", "SET EXTENSION", "SET MUSIC", "SET PRIORITY", "SET VARIABLE",
-    "STREAM FILE", "CONTROL STREAM FILE", "TDD MODE", "VERBOSE", "WAIT FOR DIGIT", "SPEECH CREATE", "SPEECH SET",
-    "SPEECH DESTROY", "SPEECH LOAD GRAMMAR", "SPEECH UNLOAD GRAMMAR", "SPEECH ACTIVATE GRAMMAR",
-    "SPEECH DEACTIVATE GRAMMAR", "SPEECH RECOGNIZE",
-];
-
 /// A FastAGI server for one call that sends `commands` (each answered before the next).
 fn fastagi_sending(commands: &'static [&'static str]) -> (u16, std::thread::JoinHandle<()>) {
     use std::io::{BufRead, BufReader};

@@ -748,3 +748,15 @@ pub fn tcp_queues(server_port: u16, client_port: u16) -> (u64, u64) {
     }
     (tx.expect("the server's end in /proc/net/tcp"), rx.expect("the client's end in /proc/net/tcp"))
 }
+
+/// Every builtin command's words (but ASYNCAGI BREAK and HANGUP, which end the session), sent
+/// with no arguments: each answers at once (most with their usage) and gets its own series.
+pub const EVERY_COMMAND: &[&str] = &[
+    "ANSWER", "CHANNEL STATUS", "DATABASE DEL", "DATABASE DELTREE", "DATABASE GET", "DATABASE PUT", "EXEC", "GET DATA",
+    "GET FULL VARIABLE", "GET OPTION", "GET VARIABLE", "NOOP", "RECEIVE CHAR", "RECEIVE TEXT", "RECORD FILE", "SAY ALPHA",
+    "SAY DIGITS", "SAY NUMBER", "SAY PHONETIC", "SAY DATE", "SAY TIME", "SAY DATETIME", "SEND IMAGE", "SEND TEXT",
+    "SET AUTOHANGUP", "SET CALLERID", "SET CONTEXT", "SET EXTENSION", "SET MUSIC", "SET PRIORITY", "SET VARIABLE",
+    "STREAM FILE", "CONTROL STREAM FILE", "TDD MODE", "VERBOSE", "WAIT FOR DIGIT", "SPEECH CREATE", "SPEECH SET",
+    "SPEECH DESTROY", "SPEECH LOAD GRAMMAR", "SPEECH UNLOAD GRAMMAR", "SPEECH ACTIVATE GRAMMAR",
+    "SPEECH DEACTIVATE GRAMMAR", "SPEECH RECOGNIZE",
+];
