@@ -287,18 +287,47 @@ int rs_shim_register_app(const char *name, int kind)
 	}
 }
 
+/* Our own actions' help. With XML docs it comes from docs/xml/res_agi_rs-en_US.xml (installed
+ * beside Asterisk's); without them (configure --disable-xmldoc) manager.c ast_manager_register2
+ * keeps the synopsis and description given here, and `manager show command` prints them. Stock's
+ * AGI action has no text there, as in stock. */
+#ifdef RS_XML_DOCS
+#define RS_REGISTER_OURS(action, authority, func, synopsis, description) \
+	ast_manager_register_xml(action, authority, func)
+#else
+#define RS_REGISTER_OURS(action, authority, func, synopsis, description) \
+	ast_manager_register2(action, authority, func, AST_MODULE_SELF, synopsis, description)
+#endif
+
 /* which: 0 AGI (stock's), 1 AGIInterrupt, 2 AGIFlush, 3 AGIClaim, 4 AGIChannels. */
 int rs_shim_register_manager(const char *action, int authority, int which)
 {
 	switch (which) {
 	case 1:
-		return ast_manager_register_xml(action, authority, rs_agi_manager_interrupt);
+		return RS_REGISTER_OURS(action, authority, rs_agi_manager_interrupt,
+			"Interrupt the AGI command running on a channel in Async AGI.",
+			"Headers: Channel (name or uniqueid, required), Flush (yes: cancel the queued commands too),\n"
+			"Owner (the owner's token, when the channel is claimed).\n"
+			"Stops the running prompt, wait, recording, speech recognition or EXEC of Playback,\n"
+			"Background, ControlPlayback, Wait, WaitExten, MusicOnHold or Read: its AsyncAGIExec\n"
+			"comes at once with 'Interrupted: yes', then the next queued command runs.\n");
 	case 2:
-		return ast_manager_register_xml(action, authority, rs_agi_manager_flush);
+		return RS_REGISTER_OURS(action, authority, rs_agi_manager_flush,
+			"Cancel the AGI commands queued on a channel in Async AGI.",
+			"Headers: Channel (name or uniqueid, required), Owner (when the channel is claimed).\n"
+			"Every command still queued (not the running one) gets its AsyncAGIExec with\n"
+			"'Cancelled: flush'. The response says how many were flushed.\n");
 	case 3:
-		return ast_manager_register_xml(action, authority, rs_agi_manager_claim);
+		return RS_REGISTER_OURS(action, authority, rs_agi_manager_claim,
+			"Make a channel in Async AGI belong to one application.",
+			"Headers: Channel (required), Owner (required: the token that takes the channel; empty\n"
+			"to release it), CurrentOwner (the present owner's token, to release or hand over).\n"
+			"Every AGI event of an owned channel carries 'Owner: token'; AGI, AGIInterrupt and\n"
+			"AGIFlush must carry a matching Owner header.\n");
 	case 4:
-		return ast_manager_register_xml(action, authority, rs_agi_manager_channels);
+		return RS_REGISTER_OURS(action, authority, rs_agi_manager_channels,
+			"List the channels in Async AGI.",
+			"One AsyncAGIChannel event per channel, then AsyncAGIChannelsComplete.\n");
 	default:
 		return ast_manager_register_xml(action, authority, rs_agi_manager_action);
 	}

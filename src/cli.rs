@@ -105,14 +105,15 @@ fn help_list(exec: &CliExec, filter: Option<&str>) {
                 continue;
             }
         }
-        let summary = c.docs.summary.as_deref().map(|s| String::from_utf8_lossy(s).into_owned()).unwrap_or_else(|| "Not available".into());
+        let summary = c.docs.summary.as_deref().filter(|s| !s.is_empty()).map(|s| String::from_utf8_lossy(s).into_owned()).unwrap_or_else(|| "Not available".into());
         exec.print(&format!("{:>5.5} {:>30.30}   {}\n", if c.dead { "Yes" } else { "No" }, name, summary));
     }
 }
 
 fn show_topic(exec: &CliExec, c: &CommandInfo) {
     let field = |v: &Option<Vec<u8>>, na: &str| -> String {
-        let text = v.clone().unwrap_or_else(|| na.as_bytes().to_vec());
+        // S_OR: an empty text is none.
+        let text = v.clone().filter(|t| !t.is_empty()).unwrap_or_else(|| na.as_bytes().to_vec());
         String::from_utf8_lossy(&if c.xml { xmldoc_printable(&text, true) } else { text }).into_owned()
     };
     let na = if c.xml { "Not available" } else { "Not Available" };

@@ -87,7 +87,8 @@ pub fn all_commands() -> Vec<CommandInfo> {
             words: c.words.iter().map(|w| w.as_bytes().to_vec()).collect(),
             dead: c.dead,
             docs: docs.as_ref().and_then(|d| d.get(i)).cloned().unwrap_or_default(),
-            xml: true,
+            // res_agi.c ast_agi_register: AST_XML_DOC only under #ifdef AST_XML_DOCS.
+            xml: misc::HAS_XML_DOCS,
         })
         .collect();
     out.extend(registry::all().into_iter().filter(|f| f.words.first().is_some_and(|w| !w.starts_with(b"_"))).map(|f| {

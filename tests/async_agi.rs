@@ -27,9 +27,15 @@ fn module_replaces_res_agi() {
     assert!(mods.contains("res_agi_rs.so"), "{mods}");
     assert!(!mods.contains("res_agi.so "), "stock res_agi must not be loaded: {mods}");
     let app = ast.cli("core show application AGI");
-    assert!(app.contains("Executes an AGI compliant application"), "{app}");
     let action = ast.cli("manager show command AGI");
-    assert!(action.contains("Add an AGI command to execute by Async AGI"), "{action}");
+    if target_has_xml_docs() {
+        assert!(app.contains("Executes an AGI compliant application"), "{app}");
+        assert!(action.contains("Add an AGI command to execute by Async AGI"), "{action}");
+    } else {
+        // What stock shows on an Asterisk without XML docs (22.10.1-noxmldoc).
+        assert!(app.contains("-= Info about Application 'AGI' =-") && app.contains("Not Available"), "{app}");
+        assert_eq!(action, "Action: AGI\nSynopsis: \nPrivilege: agi,all\n\n");
+    }
 }
 
 #[test]

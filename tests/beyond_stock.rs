@@ -391,7 +391,12 @@ fn asterisk_help_shows_the_new_actions_and_commands() {
         let out = ast.cli(cmd);
         assert!(out.contains(text), "{cmd}: {out}");
     }
-    // The configuration (res_agi_rs.conf) and the events of the new actions.
+    // The configuration (res_agi_rs.conf) and the events of the new actions: documented only
+    // where Asterisk has XML docs (config_options.c's `config show help` and manager.c's
+    // `manager show event` are #ifdef AST_XML_DOCS).
+    if !target_has_xml_docs() {
+        return;
+    }
     let out = ast.cli("config show help res_agi_rs");
     assert!(out.contains("general"), "config show help res_agi_rs: {out}");
     let out = ast.cli("config show help res_agi_rs general maxqueue");

@@ -99,8 +99,12 @@ fn agi_set_debug_logs_the_traffic() {
     ast.wait_log(&format!("<{}>AGI Tx >> 200 result=0", p.channel));
     // Usage goes out in stock's three pieces; GOSUB's pieces come from ast_agi_send.
     agi_result(&ami, &p, "GET VARIABLE");
-    ast.wait_log(&format!("<{}>AGI Tx >> 520-Invalid command syntax.  Proper usage follows:", p.channel));
-    ast.wait_log(&format!("<{}>AGI Tx >> 520 End of proper usage.", p.channel));
+    if target_has_xml_docs() {
+        ast.wait_log(&format!("<{}>AGI Tx >> 520-Invalid command syntax.  Proper usage follows:", p.channel));
+        ast.wait_log(&format!("<{}>AGI Tx >> 520 End of proper usage.", p.channel));
+    } else {
+        ast.wait_log(&format!("<{}>AGI Tx >> {}", p.channel, USAGE_NOT_AVAILABLE));
+    }
     agi_result(&ami, &p, "GOSUB subs greet 1 x");
     ast.wait_log(&format!("<{}>AGI Tx >> 100 result=0 Trying...", p.channel));
     assert_eq!(ast.cli("agi set debug off"), "AGI Debugging Disabled\n");
@@ -116,6 +120,9 @@ fn html_dump(ast: &Asterisk) -> String {
 #[test]
 fn agi_dump_html_writes_the_command_list_as_stock() {
     let ours_ast = Asterisk::start(Flavour::Ours);
+    if !target_has_xml_docs() {
+        return html_dump_without_xml_docs(&ours_ast);
+    }
     let stock_ast = Asterisk::start(Flavour::Stock);
     let (ours, stock) = (html_dump(&ours_ast), html_dump(&stock_ast));
     assert!(ours.starts_with("<HTML>\n<HEAD>\n<TITLE>AGI Commands</TITLE>"), "{ours}");
@@ -129,4 +136,28 @@ fn agi_dump_html_writes_the_command_list_as_stock() {
     }
     assert!(ours.contains("<B>gosub - Cause the channel to execute the specified dialplan subroutine."));
     assert!(ours_ast.cli("agi dump html /nonexistent/dir/x.html").starts_with("Could not create file '/nonexistent/dir/x.html'"));
+}
+
+/// Without XML docs no builtin command has a summary or usage. Stock's write_htmldump passes
+/// the NULL usage to write_html_escaped, which reads through it (res_agi.c, 20 to 23): the PBX
+/// dies. Ours writes the list: each command with stock's "(null)" summary (what its fprintf
+/// prints for NULL) and an empty usage. docs/differences.md says so.
+fn html_dump_without_xml_docs(ours_ast: &Asterisk) {
+    let ours = html_dump(ours_ast);
+    let blocks: Vec<&str> = ours.split("<TR><TD><TABLE").skip(1).collect();
+    assert!(blocks.len() >= 38, "{ours}");
+    for name in ["answer", "noop", "get full variable", "gosub"] {
+        let row = format!("<TR><TH ALIGN=\"CENTER\"><B>{name} - (null)</B></TH></TR>\n<TR><TD ALIGN=\"CENTER\"></TD></TR>\n<TR><TD ALIGN=\"CENTER\">\n</TD></TR>\n");
+        assert!(ours.contains(&row), "{name}:\n{ours}");
+    }
+    assert!(ours_ast.cli("module show like res_agi_rs.so").contains("1 modules loaded"));
+    // The reference: stock on the same build.
+    let mut stock_ast = Asterisk::start(Flavour::Stock);
+    let path = format!("/srv/res_agi_rs/{}/agi.html", stock_ast.name);
+    let said = stock_ast.cli_raw(&format!("agi dump html {path}"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while stock_ast.is_running() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(!stock_ast.is_running(), "stock's agi dump html no longer kills an Asterisk without XML docs (it said {said:?}): update docs/differences.md and this test");
 }

@@ -21,10 +21,10 @@ fn answer_channel_status_and_hangup() {
     assert_eq!(agi_result(&ami, &p, "ANSWER"), "200 result=0\n", "answering an Up channel");
     assert_eq!(agi_result(&ami, &p, &format!("CHANNEL STATUS {}", other.channel)), "200 result=4\n");
     assert_eq!(agi_result(&ami, &p, "CHANNEL STATUS Nobody/none"), "200 result=-1\n");
-    assert!(agi_result(&ami, &p, "CHANNEL STATUS a b").starts_with("520-"));
+    assert_usage(&agi_result(&ami, &p, "CHANNEL STATUS a b"));
 
     assert_eq!(agi_result(&ami, &p, "HANGUP Nobody/none"), "200 result=-1\n");
-    assert!(agi_result(&ami, &p, "HANGUP a b").starts_with("520-"));
+    assert_usage(&agi_result(&ami, &p, "HANGUP a b"));
     assert_eq!(agi_result(&ami, &p, &format!("HANGUP {}", other.channel)), "200 result=1\n");
     ami.wait_event(TIMEOUT, |m| m.is_event("AsyncAGIEnd") && m.get("Uniqueid") == Some(&other.uniqueid));
     // HANGUP of itself: answered, then the channel leaves Async AGI hung up.
@@ -46,11 +46,11 @@ fn variables_and_functions() {
     assert_eq!(agi_result(&ami, &p, "GET VARIABLE NOSUCHFUNC(x)"), "200 result=0\n");
     assert_eq!(agi_result(&ami, &p, "SET VARIABLE GREETING \"hello world\""), "200 result=1\n");
     assert_eq!(agi_result(&ami, &p, "GET VARIABLE GREETING"), "200 result=1 (hello world)\n");
-    assert!(agi_result(&ami, &p, "SET VARIABLE ONLYNAME").starts_with("520-"));
+    assert_usage(&agi_result(&ami, &p, "SET VARIABLE ONLYNAME"));
     assert_eq!(agi_result(&ami, &p, "GET FULL VARIABLE ${GREETING}!"), "200 result=1 (hello world!)\n");
     assert_eq!(agi_result(&ami, &p, &format!("GET FULL VARIABLE ${{CHANNEL}} {}", other.channel)), format!("200 result=1 ({})\n", other.channel));
     assert_eq!(agi_result(&ami, &p, "GET FULL VARIABLE ${CHANNEL} Nobody/none"), "200 result=0\n");
-    assert!(agi_result(&ami, &p, "GET FULL VARIABLE").starts_with("520-"));
+    assert_usage(&agi_result(&ami, &p, "GET FULL VARIABLE"));
     // The variable is really on the channel, as the dialplan sees it.
     let r = ami.action(&[("Action", "Getvar"), ("Channel", &p.channel), ("Variable", "GREETING")]);
     assert_eq!(r.get("Value"), Some("hello world"));
@@ -63,7 +63,7 @@ fn exec_runs_applications_and_honours_agiexecfull() {
     let p = park(&ami, "park", "");
     assert_eq!(agi_result(&ami, &p, "EXEC NoSuchApplication"), "200 result=-2\n");
     ast.wait_log("Could not find application (NoSuchApplication)");
-    assert!(agi_result(&ami, &p, "EXEC").starts_with("520-"));
+    assert_usage(&agi_result(&ami, &p, "EXEC"));
     assert_eq!(agi_result(&ami, &p, "EXEC Set FOO=bar"), "200 result=0\n");
     assert_eq!(agi_result(&ami, &p, "EXEC Set LITERAL=${FOO}"), "200 result=0\n");
     assert_eq!(agi_result(&ami, &p, "GET VARIABLE LITERAL"), "200 result=1 (${FOO})\n");
@@ -87,7 +87,7 @@ fn verbose_logs_through_asterisk() {
     let p = park(&ami, "park", "vrb");
     assert_eq!(agi_result(&ami, &p, "VERBOSE \"hello from async agi\" 1"), "200 result=1\n");
     assert_eq!(agi_result(&ami, &p, "VERBOSE %s%s%n 2"), "200 result=1\n", "format directives are text");
-    assert!(agi_result(&ami, &p, "VERBOSE").starts_with("520-"));
+    assert_usage(&agi_result(&ami, &p, "VERBOSE"));
     ast.wait_log("agi:async,vrb: hello from async agi");
     ast.wait_log("agi:async,vrb: %s%s%n");
 }
@@ -111,7 +111,7 @@ fn database_commands() {
     assert_eq!(agi_result(&ami, &p, "DATABASE DELTREE tree"), "200 result=0\n");
     assert_eq!(agi_result(&ami, &p, "DATABASE DELTREE tree"), "200 result=1\n");
     for usage in ["DATABASE GET fam", "DATABASE PUT fam key", "DATABASE DEL fam", "DATABASE DELTREE", "DATABASE DELTREE a b c"] {
-        assert!(agi_result(&ami, &p, usage).starts_with("520-"), "{usage}");
+        assert_usage(&agi_result(&ami, &p, usage));
     }
     // A long value comes back whole.
     let long = "v".repeat(900);
@@ -129,13 +129,13 @@ fn stream_file_and_wait_for_digit_with_dtmf() {
     assert!(endpos > 1000, "{r}");
     assert_eq!(agi_result(&ami, &p, "GET VARIABLE PLAYBACKSTATUS"), "200 result=1 (SUCCESS)\n");
     assert_eq!(agi_result(&ami, &p, "STREAM FILE beep \"\" 1000000"), format!("200 result=0 endpos={endpos}\n"), "offset past the end");
-    assert!(agi_result(&ami, &p, "STREAM FILE beep").starts_with("520-"));
-    assert!(agi_result(&ami, &p, "STREAM FILE beep \"\" notanumber").starts_with("520-"));
+    assert_usage(&agi_result(&ami, &p, "STREAM FILE beep"));
+    assert_usage(&agi_result(&ami, &p, "STREAM FILE beep \"\" notanumber"));
     assert_eq!(agi_result(&ami, &p, "STREAM FILE nosuchfile 123 40"), "200 result=-1 endpos=40\n");
 
     assert_eq!(agi_result(&ami, &p, "WAIT FOR DIGIT 50"), "200 result=0\n");
-    assert!(agi_result(&ami, &p, "WAIT FOR DIGIT soon").starts_with("520-"));
-    assert!(agi_result(&ami, &p, "WAIT FOR DIGIT").starts_with("520-"));
+    assert_usage(&agi_result(&ami, &p, "WAIT FOR DIGIT soon"));
+    assert_usage(&agi_result(&ami, &p, "WAIT FOR DIGIT"));
 
     // A digit sent into the call ends WAIT FOR DIGIT with its ASCII code.
     ami.action(&[("Action", "AGI"), ("Channel", &p.channel), ("Command", "WAIT FOR DIGIT 5000"), ("CommandID", "digit")]);

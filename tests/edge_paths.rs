@@ -203,7 +203,10 @@ fn a_load_declined_beside_stock_leaves_nothing_behind() {
     assert!(ast.cli("agi show commands topic gosub").contains("Info about AGI 'gosub'"));
     assert!(ast.cli("agi set debug on").contains("AGI Debugging Enabled"));
     assert!(ast.cli("agi set debug off").contains("AGI Debugging Disabled"));
-    assert!(ast.cli("agi dump html /tmp/agi-declined.html").contains("AGI HTML commands dumped"));
+    // (Stock's `agi dump html` dies on an Asterisk without XML docs: see tests/cli.rs.)
+    if target_has_xml_docs() {
+        assert!(ast.cli("agi dump html /tmp/agi-declined.html").contains("AGI HTML commands dumped"));
+    }
     let ami = ast.ami();
     let p = park(&ami, "park", "");
     assert_eq!(ast.cli(&format!("agi exec {} NOOP viacli", p.channel)), "");

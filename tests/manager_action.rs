@@ -103,7 +103,7 @@ fn binary_bytes_quotes_escapes_and_long_commands() {
     assert_eq!(agi_result(&ami, &p, r#"SET VARIABLE E a\ b\"c"#), "200 result=1\n");
     assert_eq!(agi_result(&ami, &p, "GET VARIABLE E"), "200 result=1 (a b\"c)\n");
     // Too many words for SET VARIABLE: usage.
-    assert!(agi_result(&ami, &p, "SET VARIABLE A b c").starts_with("520-Invalid command syntax."));
+    assert_usage(&agi_result(&ami, &p, "SET VARIABLE A b c"));
 
     // A 900-byte command.
     let long: String = (0..880).map(|i| (b'A' + (i % 26) as u8) as char).collect();
@@ -131,10 +131,11 @@ fn command_names_unknown_commands_and_usage() {
     assert!(end.iter().filter(|m| m.get("ResultCode") == Some("510")).all(|m| m.get("Result") == Some("Invalid or unknown command")));
 
     let usage = agi_result(&ami, &p, "GET VARIABLE");
-    assert!(usage.starts_with("520-Invalid command syntax.  Proper usage follows:\n"), "{usage}");
-    assert!(usage.ends_with("\n520 End of proper usage.\n"), "{usage}");
-    // The text is Asterisk's own documentation of the command.
-    assert!(usage.contains("Returns <literal>0</literal> if <replaceable>variablename</replaceable> is not set"), "{usage}");
+    assert_usage(&usage);
+    // The text is Asterisk's own documentation of the command (none on a build without XML docs).
+    if target_has_xml_docs() {
+        assert!(usage.contains("Returns <literal>0</literal> if <replaceable>variablename</replaceable> is not set"), "{usage}");
+    }
     let end = ami.wait_event(TIMEOUT, |m| m.is_event("AGIExecEnd") && m.get("ResultCode") == Some("520"));
     assert_eq!(end.get("Result"), Some("Usage"));
     // The channel is still parked after all of that.

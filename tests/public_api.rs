@@ -11,10 +11,12 @@ fn gosub_registered_by_app_stack_runs_a_subroutine_and_returns() {
     assert_eq!(agi_result(&ami, &p, "GOSUB subs greet 1 hello"), "100 result=0 Trying...\n200 result=0 Gosub complete\n");
     assert_eq!(agi_result(&ami, &p, "GET VARIABLE GOSUBRAN"), "200 result=1 (hello)\n");
     assert_eq!(agi_result(&ami, &p, "GET VARIABLE GOSUB_RETVAL"), "200 result=1 (fine)\n");
-    // Its usage comes from the documentation app_stack ships.
+    // Its usage comes from the documentation app_stack ships (none without XML docs).
     let usage = agi_result(&ami, &p, "gosub");
-    assert!(usage.starts_with("520-Invalid command syntax.  Proper usage follows:\n"), "{usage}");
-    assert!(usage.contains("Cause the channel to execute the specified dialplan subroutine"), "{usage}");
+    assert_usage(&usage);
+    if target_has_xml_docs() {
+        assert!(usage.contains("Cause the channel to execute the specified dialplan subroutine"), "{usage}");
+    }
     // A failing GOSUB reports its result; the call stays parked (stock would leave).
     assert_eq!(agi_result(&ami, &p, "GOSUB subs nowhere 1"), "200 result=-1 Gosub label not found\n");
     assert_eq!(agi_result(&ami, &p, "NOOP"), "200 result=0\n");

@@ -1,5 +1,7 @@
 //! Registration with Asterisk and small helpers.
-use super::{bytes, cstring, opt_bytes, shim, sys, take_malloced};
+use super::{bytes, cstring, opt_bytes, shim, sys};
+#[cfg(ast_xml_docs)]
+use super::take_malloced;
 use std::ffi::CStr;
 use std::os::raw::c_char;
 
@@ -204,6 +206,10 @@ pub struct Docs {
     pub arguments: Option<Vec<u8>>,
     pub seealso: Option<Vec<u8>>,
 }
+
+/// Whether this Asterisk has XML documentation (AST_XML_DOCS in its autoconfig.h, read by
+/// build.rs): without it every command's docs are static (stock res_agi: AST_STATIC_DOC).
+pub const HAS_XML_DOCS: bool = cfg!(ast_xml_docs);
 
 /// Builds `kind`'s item `name` documentation as res_agi does at registration.
 #[cfg(ast_xml_docs)]

@@ -105,13 +105,49 @@ pub fn target_major() -> u32 {
     v.split('.').next().and_then(|m| m.parse().ok()).unwrap_or_else(|| panic!("the target's version {v:?}"))
 }
 
+/// Whether a target's own headers define `define` to 1 (`header`: "buildopts.h" or
+/// "autoconfig.h" under its include/asterisk): the facts build.rs reads.
+pub fn target_defines(target: &str, header: &str, define: &str) -> bool {
+    let inc = Command::new(sandbox_script()).arg("include-dir").env("RS_TARGET", target).output().expect("sandbox.sh include-dir");
+    let dir = PathBuf::from(String::from_utf8_lossy(&inc.stdout).trim());
+    let file = dir.join("asterisk").join(header);
+    let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e} (is the {target} Asterisk built?)", file.display()));
+    text.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["#define", define, "1"])
+}
+
 /// Whether the target Asterisk was built with its test framework (TEST_FRAMEWORK in its
 /// buildopts.h: Debian's package and dev-mode builds; a default configure has none).
 pub fn target_has_test_framework() -> bool {
-    let inc = Command::new(sandbox_script()).arg("include-dir").env("RS_TARGET", target()).output().expect("sandbox.sh include-dir");
-    let dir = PathBuf::from(String::from_utf8_lossy(&inc.stdout).trim());
-    let opts = std::fs::read_to_string(dir.join("asterisk/buildopts.h")).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-    opts.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["#define", "TEST_FRAMEWORK", "1"])
+    target_defines(&target(), "buildopts.h", "TEST_FRAMEWORK")
+}
+
+/// Whether the target Asterisk has its XML documentation (AST_XML_DOCS in autoconfig.h;
+/// `./configure --disable-xmldoc` has none: target 22.10.1-noxmldoc).
+pub fn target_has_xml_docs() -> bool {
+    static DOCS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *DOCS.get_or_init(|| target_defines(&target(), "autoconfig.h", "AST_XML_DOCS"))
+}
+
+/// Stock's answer to a command given the wrong arguments when the command has no usage text:
+/// every builtin command on an Asterisk without XML docs (res_agi.c agi_handle_command,
+/// RESULT_SHOWUSAGE with an empty `usage`).
+pub const USAGE_NOT_AVAILABLE: &str = "520 Invalid command syntax.  Proper usage not available.\n";
+
+/// Whether `answer` is stock's usage answer on the target: with XML docs the command's usage in
+/// three pieces ("520-Invalid command syntax.  Proper usage follows:" … "520 End of proper
+/// usage."), without them [`USAGE_NOT_AVAILABLE`].
+pub fn is_usage(answer: &str) -> bool {
+    if target_has_xml_docs() {
+        answer.starts_with("520-Invalid command syntax.  Proper usage follows:\n") && answer.ends_with("\n520 End of proper usage.\n")
+    } else {
+        answer == USAGE_NOT_AVAILABLE
+    }
+}
+
+/// Asserts [`is_usage`], showing the answer and the build when it is not.
+#[track_caller]
+pub fn assert_usage(answer: &str) {
+    assert!(is_usage(answer), "not the usage answer of this build (XML docs: {}): {answer:?}", target_has_xml_docs());
 }
 
 /// `RS_VALGRIND=<host dir>`: every Asterisk runs under valgrind memcheck and leaves its log
