@@ -225,9 +225,17 @@ impl Drop for Unregister {
     }
 }
 
+/// Whether parked channel threads wait as SCHED_BATCH (IdlePolicy). An experiment's switch,
+/// not a setting: `RS_PARKED_POLICY=other` in Asterisk's environment keeps them SCHED_OTHER
+/// (`bench --sched` compares the two, issue 28). Read once; a static, no thread-local.
+fn parked_batch() -> bool {
+    static BATCH: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *BATCH.get_or_init(|| std::env::var("RS_PARKED_POLICY").map_or(true, |v| v != "other"))
+}
+
 fn command_loop(chan: &Chan, session: &Session, run: RunId, events: &mut Emitter, current: &mut Option<Queued>) -> Ended {
     let mut io = engine::SessionIo::default();
-    let mut idle = crate::ffi::process::IdlePolicy::new();
+    let mut idle = crate::ffi::process::IdlePolicy::new(parked_batch());
     let mut hungup = chan.check_hangup_locked();
     // When the last command finished: the event buffer and headers kept after it go
     // LINGER_MS later, whether the thread slept that long or was woken by frames meanwhile

@@ -5,6 +5,7 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 mod bench_ari;
+mod bench_sched;
 mod bench_sip;
 mod bench_tls;
 
@@ -1417,6 +1418,11 @@ fn floor_ways() {
 }
 
 fn main() {
+    // `--sched [--busy] [--parked N] [--policy batch|other]`: where the round-trip tail comes
+    // from (issue 28): perf sched's per-wake-up delays of Asterisk's threads, ours and ARI.
+    if std::env::args().any(|a| a == "--sched") {
+        return bench_sched::main();
+    }
     // `--floor-ways [N] [--perf DIR]`: why the two ways of measuring the NOOP against the
     // Setvar floor differ (issue 28).
     if std::env::args().any(|a| a == "--floor-ways") {

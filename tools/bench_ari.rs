@@ -17,7 +17,7 @@
 //! only), `--ari --threads` (where Asterisk's CPU goes, ours and ARI), `--ari --pool` (ARI's
 //! rates with each size of its connection pool).
 #[path = "ari.rs"]
-mod ari;
+pub(crate) mod ari;
 
 use super::{cpu_ticks, hangup_all, idle_cores, machine, median, ms, park, percentile, rss_kb, send_batched, Client, Msg};
 use crate::common::{Asterisk, Flavour};
@@ -123,12 +123,16 @@ struct Round {
 }
 
 /// A process that keeps one core busy (`sh -c 'while :; do :; done'`), killed on drop.
-struct Hog(std::process::Child);
+pub(crate) struct Hog(std::process::Child);
 
 impl Hog {
-    fn start() -> Hog {
+    pub(crate) fn start() -> Hog {
         let child = std::process::Command::new("sh").args(["-c", "while :; do :; done"]).spawn().expect("spawn the busy loop");
         Hog(child)
+    }
+
+    pub(crate) fn pid(&self) -> u32 {
+        self.0.id()
     }
 }
 
@@ -176,7 +180,7 @@ const SET_OK: &str = "200%20result%3D1%0A";
 
 /// `SET VARIABLE RSVAR v<i>` round trips on `channel`, one at a time: `Action: AGI` written →
 /// its `AsyncAGIExec` read.
-fn agi_setvar_rtt(c: &mut Client, channel: &str, n: usize) -> Vec<Duration> {
+pub(crate) fn agi_setvar_rtt(c: &mut Client, channel: &str, n: usize) -> Vec<Duration> {
     (0..n)
         .map(|i| {
             let id = format!("sv{i}");
@@ -302,7 +306,7 @@ fn agi_round(side: Side, plan: &AriPlan, ast: &Asterisk, c: &mut Client, tag: &s
 /// Parks `n` Local calls in `Stasis(benchapp)` (originated over AMI as `park` does, into
 /// `stasis@ari`): their ";2" halves' channel ids (`<tag><i>-2`), once each one's StasisStart
 /// has arrived, and the time taken.
-fn park_ari(c: &mut Client, a: &mut Ari, n: usize, tag: &str) -> (Vec<String>, Duration) {
+pub(crate) fn park_ari(c: &mut Client, a: &mut Ari, n: usize, tag: &str) -> (Vec<String>, Duration) {
     let t = Instant::now();
     send_batched(c, n, |i| {
         format!(
@@ -343,7 +347,7 @@ fn setvar_path(chan: &str, value: &str) -> String {
 /// ARI round trips on `chan`, one at a time on one connection: `POST …/variable` written →
 /// its `204` read, and → its `ChannelVarset` read from the websocket (the next request
 /// waits for both).
-fn ari_setvar_rtt(a: &mut Ari, chan: &str, n: usize) -> (Vec<Duration>, Vec<Duration>) {
+pub(crate) fn ari_setvar_rtt(a: &mut Ari, chan: &str, n: usize) -> (Vec<Duration>, Vec<Duration>) {
     a.ensure_conns(1);
     a.drain();
     let (mut resp, mut ev) = (Vec::with_capacity(n), Vec::with_capacity(n));
@@ -520,7 +524,7 @@ pub fn pool(plan: &AriPlan, sizes10: &[usize], sizes: &[usize]) {
 
 /// Asterisk's threads by what started them (`core show threads`: LWP → "function (file
 /// caller)"), e.g. channel threads are "pbx_thread (pbx.c ast_pbx_start())".
-fn thread_roles(ast: &Asterisk) -> std::collections::HashMap<u32, String> {
+pub(crate) fn thread_roles(ast: &Asterisk) -> std::collections::HashMap<u32, String> {
     ast.cli("core show threads")
         .lines()
         .filter_map(|l| {
@@ -547,7 +551,7 @@ fn taskprocessors(ast: &Asterisk) -> std::collections::HashMap<String, (u64, u64
 }
 
 /// A kind of Asterisk thread, by the function that started it.
-fn role_name(role: &str) -> String {
+pub(crate) fn role_name(role: &str) -> String {
     let func = role.split_whitespace().next().unwrap_or("");
     match func {
         "pbx_thread" => "channel threads (`pbx_thread`: one per channel)".into(),

@@ -201,10 +201,11 @@ pub struct IdlePolicy {
 }
 
 impl IdlePolicy {
-    /// For the calling thread; checks its policy once.
-    pub fn new() -> IdlePolicy {
+    /// For the calling thread; checks its policy once. `enabled: false` never changes it
+    /// (the thread waits with the policy it came with).
+    pub fn new(enabled: bool) -> IdlePolicy {
         // SAFETY: sched_getscheduler(0) asks about the calling thread; no memory involved.
-        IdlePolicy { allowed: unsafe { libc::sched_getscheduler(0) } == libc::SCHED_OTHER, batch: false }
+        IdlePolicy { allowed: enabled && unsafe { libc::sched_getscheduler(0) } == libc::SCHED_OTHER, batch: false }
     }
 
     fn set(&mut self, policy: libc::c_int) {
