@@ -101,6 +101,8 @@ host_tools() {
     command -v clang >/dev/null || missing+=(clang)
     # The tests close descriptors inside a running Asterisk with it (tests/classic_agi.rs).
     command -v gdb >/dev/null || missing+=(gdb)
+    # bench --sched traces wake-ups with perf sched (tools/bench_sched.rs, issue 28).
+    command -v perf >/dev/null || missing+=(linux-perf)
     ls /usr/lib/llvm-*/lib/libclang.so* >/dev/null 2>&1 || ls /usr/lib/x86_64-linux-gnu/libclang*.so* >/dev/null 2>&1 || missing+=(libclang-dev)
     if [ ${#missing[@]} -gt 0 ]; then
         log "installing host packages: ${missing[*]}"

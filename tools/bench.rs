@@ -1579,6 +1579,9 @@ fn main() {
     let big = big_park(plan);
     let sip = bench_sip::run(sip_plan, plan);
     let tls = bench_tls::run(if smoke { &bench_tls::SMOKE } else { &bench_tls::FULL });
+    // ARI side by side and where the tail comes from (issue 28): quiet and with one core busy.
+    let ari = bench_ari::run(if smoke { &bench_ari::SMOKE } else { &bench_ari::FULL });
+    let sched = bench_sched::run_all(if smoke { &bench_sched::SMOKE } else { &bench_sched::FULL }, &["ours", "ours-other", "ari"]);
 
     let rows: Vec<(String, String, String, String)> = vec![
         ("NOOP round trip p50 (ms), one channel".into(), format!("{:.3}", stock.noop_p50), format!("{:.3}", ours.noop_p50), ratio(true, stock.noop_p50, ours.noop_p50)),
@@ -1622,7 +1625,7 @@ fn main() {
     }
     let big_text: String = big.iter().map(|l| format!("- {l}\n")).collect();
     let floors = floors_text(&fl_s, &fl_o);
-    println!("\n{table}\nIssue 19's targets:\n{targets}\n{floors}\nres_agi_rs at scale:\n{big_text}");
+    println!("\n{table}\nIssue 19's targets:\n{targets}\n{floors}\nres_agi_rs at scale:\n{big_text}\n{ari}\n{sched}");
 
     if smoke {
         // The smoke run draws too (tests/bench_smoke.rs checks the picture is made).
@@ -1633,7 +1636,7 @@ fn main() {
             "# Benchmarks\n\nLatest `make bench` run ({}), on {}.\nBoth modules ran on the same sandbox Asterisk, same dialplan (`park@agi`: Local channels in \
              `AGI(agi:async)`), same client (tools/bench.rs, one AMI connection with `Events: agi`), one after the other in one run (the first eighteen rows: both booted side by side, alternating \
              rounds, on a connection with `Events: agi,dialplan`).\n\n{table}\n\
-             Issue 19's targets, from this run:\n\n{targets}\n{floors}\n{rounds_text}\n{nudges_text}\n{sip}\n{tls}\n## res_agi_rs at scale\n\n{big_text}\n{}",
+             Issue 19's targets, from this run:\n\n{targets}\n{floors}\n{rounds_text}\n{nudges_text}\n{ari}\n{sched}\n{sip}\n{tls}\n## res_agi_rs at scale\n\n{big_text}\n{}",
             std::process::Command::new("date").arg("-u").arg("+%Y-%m-%d %H:%M UTC").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default(),
             machine(),
             std::fs::read_to_string(common::project_dir().join("docs/benchmarks-notes.md")).unwrap_or_default()

@@ -10,8 +10,8 @@
 //! kind spent woken but not running, and the part it spent running; and compares the slowest
 //! 1 % of the round trips with all of them. That says which hop the tail waits on.
 //!
-//! `bench --sched [--busy] [--parked N] [--samples N] [--sides ours,ours-other,ari]`:
-//! `--busy` runs a `sh -c 'while :; do :; done'` beside (one core busy); `ours-other` is ours
+//! `bench --sched [--smoke] [--sides ours,ours-other,ari] [--write]`: quiet and then
+//! with a `sh -c 'while :; do :; done'` beside (one core busy); `ours-other` is ours
 //! with `RS_PARKED_POLICY=other` (parked threads stay SCHED_OTHER, src/app.rs parked_batch).
 use super::bench_ari::ari::Ari;
 use super::bench_ari::{agi_setvar_rtt, ari_setvar_rtt, park_ari, role_name, thread_roles, Hog};
@@ -92,8 +92,41 @@ impl Side {
     }
 }
 
+/// The sizes of a `--sched` run.
+pub struct SchedPlan {
+    pub samples: usize,
+    /// How long perf traces (s); the round trips stop 2 s before.
+    pub secs: u64,
+    pub parked: &'static [usize],
+}
+
+pub const FULL: SchedPlan = SchedPlan { samples: 5000, secs: 7, parked: &[1, 1000] };
+pub const SMOKE: SchedPlan = SchedPlan { samples: 200, secs: 3, parked: &[1, 20] };
+
+/// One side's figures for the summary table.
+struct Summary {
+    side: Side,
+    parked: usize,
+    busy: bool,
+    p50: f64,
+    p99: f64,
+    p999: f64,
+    /// The thread kind that waited longest (woken, not running) in the slowest 1 %, and how long (µs).
+    worst: (String, f64),
+}
+
+/// perf sched needs the scheduler's tracepoints: tracefs mounted (a fresh VM may not have it).
+fn tracefs() {
+    if std::path::Path::new("/sys/kernel/tracing/events/sched").exists() {
+        return;
+    }
+    let ok = std::process::Command::new("mount").args(["-t", "tracefs", "nodev", "/sys/kernel/tracing"]).status().map(|s| s.success()).unwrap_or(false);
+    assert!(ok && std::path::Path::new("/sys/kernel/tracing/events/sched").exists(), "bench --sched: no scheduler tracepoints (tracefs could not be mounted on /sys/kernel/tracing; run as root)");
+}
+
 /// One side's run: round trips (start, duration in ns) and the slices of the trace.
-fn run(side: Side, parked: usize, samples: usize, busy: bool) -> String {
+fn run(side: Side, parked: usize, plan: &SchedPlan, busy: bool) -> (String, Summary) {
+    let samples = plan.samples;
     if side == Side::OursOther {
         std::env::set_var("RS_PARKED_POLICY", "other");
     } else {
@@ -123,7 +156,7 @@ fn run(side: Side, parked: usize, samples: usize, busy: bool) -> String {
     let hog_pid = hog.as_ref().map(|h| h.pid());
     std::thread::sleep(Duration::from_millis(300));
     let file = format!("/tmp/bench-sched-{me}.data");
-    let secs = 6;
+    let secs = plan.secs;
     let mut perf = std::process::Command::new("perf")
         .args(["sched", "record", "-k", "CLOCK_MONOTONIC", "-o", &file, "--", "sleep", &secs.to_string()])
         .stdout(std::process::Stdio::null())
@@ -138,7 +171,8 @@ fn run(side: Side, parked: usize, samples: usize, busy: bool) -> String {
         let d = one(&mut c, &mut a);
         rtts.push((s, d.as_nanos() as u64));
     }
-    let _ = perf.wait();
+    let status = perf.wait().expect("perf sched record");
+    assert!(status.success(), "perf sched record failed ({status}): is linux-perf installed (scripts/sandbox.sh provision)?");
     drop(hog);
     // Threads born since (none expected) and the machine's other tasks get coarse names.
     for e in std::fs::read_dir(format!("/proc/{me}/task")).into_iter().flatten().flatten() {
@@ -215,9 +249,13 @@ fn run(side: Side, parked: usize, samples: usize, busy: bool) -> String {
         slow.len(),
         mean_rtt(&slow),
     );
+    let mut worst = (String::from("—"), 0.0);
     for r in &role_names {
         let (da, ra) = (mean(&mut all.iter().copied(), r, |x| x.0), mean(&mut all.iter().copied(), r, |x| x.1));
         let (ds, rs) = (mean(&mut slow.iter().copied(), r, |x| x.0), mean(&mut slow.iter().copied(), r, |x| x.1));
+        if ds > worst.1 {
+            worst = (r.clone(), ds);
+        }
         if da.max(ra).max(ds).max(rs) >= 0.5 {
             t += &format!("| {r} | {da:.1} | {ra:.1} | {ds:.1} | {rs:.1} |\n");
         }
@@ -242,27 +280,67 @@ fn run(side: Side, parked: usize, samples: usize, busy: bool) -> String {
         })
         .collect();
     t += &(parts.join("; ") + ".\n\n");
-    println!("{t}");
-    t
+    eprintln!("{t}");
+    (t, Summary { side, parked, busy, p50, p99, p999, worst })
 }
 
-pub fn main() {
-    let busy = std::env::args().any(|a| a == "--busy");
-    let parked: usize = arg("--parked").unwrap_or(1);
-    let samples: usize = arg("--samples").unwrap_or(5000);
-    let sides: String = arg("--sides").unwrap_or_else(|| "ours,ours-other,ari".into());
-    let mut out = String::new();
-    for s in sides.split(',') {
-        let side = match s {
-            "ours" => Side::Ours,
-            "ours-other" => Side::OursOther,
-            "ari" => Side::Ari,
-            other => panic!("--sides: unknown side {other:?} (ours, ours-other, ari)"),
-        };
-        eprintln!("[bench] sched: {}, {parked} parked, {}", side.name(), if busy { "busy" } else { "quiet" });
-        out += &run(side, parked, samples, busy);
+/// Every side at every size, quiet and then with one core busy: the section of
+/// docs/benchmarks.md between `<!-- sched:begin` and `<!-- sched:end -->`.
+pub fn run_all(plan: &SchedPlan, sides: &[&str]) -> String {
+    tracefs();
+    let mut detail = String::new();
+    let mut sums: Vec<Summary> = Vec::new();
+    for busy in [false, true] {
+        for &parked in plan.parked {
+            for s in sides {
+                let side = match *s {
+                    "ours" => Side::Ours,
+                    "ours-other" => Side::OursOther,
+                    "ari" => Side::Ari,
+                    other => panic!("--sides: unknown side {other:?} (ours, ours-other, ari)"),
+                };
+                eprintln!("[bench] sched: {}, {parked} parked, {}", side.name(), if busy { "busy" } else { "quiet" });
+                let (t, sum) = run(side, parked, plan, busy);
+                detail += &t;
+                sums.push(sum);
+            }
+        }
     }
-    if let Some(path) = arg::<String>("--out") {
-        std::fs::write(&path, out).expect("write --out");
+    let mut table = String::from("| condition | side | p50 (ms) | p99 (ms) | p99.9 (ms) | the slowest 1 % waited longest on (µs woken, not running) |\n|---|---|---:|---:|---:|---|\n");
+    for m in &sums {
+        table += &format!(
+            "| {} parked, {} | {} | {:.3} | {:.3} | {:.3} | {} ({:.0}) |\n",
+            m.parked,
+            if m.busy { "one core busy" } else { "quiet" },
+            m.side.name(),
+            m.p50,
+            m.p99,
+            m.p999,
+            m.worst.0,
+            m.worst.1
+        );
+    }
+    let section = format!(
+        "<!-- sched:begin (bench --sched writes this section) -->\n## Where the tail comes from (issue 28, `bench --sched`)\n\n\
+         SET VARIABLE round trips one at a time (ours `Action: AGI` → `AsyncAGIExec`; ARI `POST …/variable` → `204`) while `perf sched record` traces every \
+         wake-up and context switch of the machine; each round trip is split, per kind of thread, into time spent woken but waiting for a CPU and time \
+         running (tools/bench_sched.rs). `RS_PARKED_POLICY=other` is ours with parked channel threads left SCHED_OTHER instead of SCHED_BATCH. \
+         {} round trips per side and condition, one run each; measured {} on {}.\n\n{table}\n<details><summary>Per thread kind, every side and condition</summary>\n\n{detail}</details>\n<!-- sched:end -->\n",
+        plan.samples,
+        std::process::Command::new("date").arg("-u").arg("+%Y-%m-%d %H:%M UTC").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default(),
+        super::machine(),
+    );
+    println!("{table}");
+    section
+}
+
+/// `bench --sched [--smoke] [--sides ours,ours-other,ari] [--write]`.
+pub fn main() {
+    let smoke = std::env::args().any(|a| a == "--smoke");
+    let sides: String = arg("--sides").unwrap_or_else(|| "ours,ours-other,ari".into());
+    let sides: Vec<&str> = sides.split(',').collect();
+    let section = run_all(if smoke { &SMOKE } else { &FULL }, &sides);
+    if std::env::args().any(|a| a == "--write") {
+        super::rewrite_section("sched", &section);
     }
 }
