@@ -160,7 +160,14 @@ impl Client {
                     continue;
                 }
                 let get = |h: &HashMap<String, String>, k: &str| h.get(k).cloned().unwrap_or_default();
-                let msg = if h.get("ActionID").is_some_and(|id| id == "rs-nudge") {
+                // The acks of `Action: AGI` and `Action: Setvar` are dropped here, as an
+                // efficient client leaves an ack it does not wait for unread by its logic: the
+                // round trips end at the event (AsyncAGIExec, VarSet), and forwarding the ack
+                // would wake the waiting thread once more inside every round trip (ARI's ends at
+                // its first message, the 204). Failures still come through.
+                let ack = h.get("Response").is_some_and(|r| r == "Success")
+                    && h.get("Message").is_some_and(|m| m == "Added AGI command to queue" || m == "Variable Set");
+                let msg = if ack || h.get("ActionID").is_some_and(|id| id == "rs-nudge") {
                     None
                 } else if let Some(resp) = h.get("Response") {
                     Some(Msg::Response { id: get(&h, "ActionID"), ok: resp == "Success", message: get(&h, "Message") })
