@@ -33,15 +33,25 @@ fn bench_smoke_run_prints_the_table() {
         "Where the two cores saturate",
         "FastAGI over TLS (issue 21)",
         "Asterisk CPU per call (ms)",
-        // Issue 28: ARI side by side, and where the tail comes from (perf sched).
-        "ARI side by side (issue 28)",
-        "SET VARIABLE round trip p99.9 (ms), 1 parked",
-        "stop a playing prompt p50",
-        "one core busy (a busy loop beside)",
-        "Where the tail comes from (issue 28, `bench --sched`)",
-        "the slowest 1 % waited longest on",
-        "RS_PARKED_POLICY=other (parked threads SCHED_OTHER)",
     ] {
+        assert!(stdout.contains(row), "missing {row:?} in:\n{stdout}");
+    }
+    // Issue 28: ARI side by side, and where the tail comes from (perf sched), on Debian's
+    // package (a source build of the sandbox has no res_ari: the bench says so instead).
+    let ari_rows: &[&str] = if common::target() == "deb" {
+        &[
+            "ARI side by side (issue 28)",
+            "SET VARIABLE round trip p99.9 (ms), 1 parked",
+            "stop a playing prompt p50",
+            "one core busy (a busy loop beside)",
+            "Where the tail comes from (issue 28, `bench --sched`)",
+            "the slowest 1 % waited longest on",
+            "RS_PARKED_POLICY=other (parked threads SCHED_OTHER)",
+        ]
+    } else {
+        &["ARI rows: not on target"]
+    };
+    for row in ari_rows {
         assert!(stdout.contains(row), "missing {row:?} in:\n{stdout}");
     }
 }
